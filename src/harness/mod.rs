@@ -1,0 +1,12 @@
+//! The timing harness: what to run (a [`Plan`] of cells), how it is timed, and the
+//! statistics of each cell.
+
+pub mod events;
+pub mod host;
+pub mod plan;
+pub mod stats;
+
+pub use events::{CellResult, Event};
+pub use host::HostFacts;
+pub use plan::{CellSpec, Plan};
+pub use stats::Summary;

@@ -1,0 +1,187 @@
+//! The exact reference: every activation evaluated in f64 in a form free of cancellation.
+//!
+//! Accuracy of the fast f32 kernels is measured against these values. Forms chosen so
+//! that f64 keeps full relative accuracy where the f32 result is representable:
+//! - sigmoid as `1 / (1 + e^-x)` (no cancellation for either sign in f64);
+//! - GELU (erf) as `0.5·x·erfc(-x/√2)`, which avoids the `1 + erf(x)` cancellation for
+//!   negative x (`libm::erfc`);
+//! - GELU (tanh) as `x·sigmoid(2z)` with `z = √(2/π)·(x + 0.044715·x³)`, the identity
+//!   `0.5·(1 + tanh z) = sigmoid(2z)`;
+//! - Swish as `x·sigmoid(beta·x)`.
+//!
+//! At ±infinity each function returns its mathematical limit (never NaN); NaN in gives NaN
+//! out. [`eval_f32`] rounds the f64 value to the nearest f32 (ties to even), which is the
+//! correctly rounded f32 result except in the rare double-rounding cases (the f64 value is
+//! within 2^-29 relative of an f32 midpoint).
+
+use super::activation::{Activation, GeluApproximation};
+
+/// `√(2/π)`, the GELU tanh-form constant.
+pub const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+
+/// The cubic coefficient of the GELU tanh form.
+pub const GELU_TANH_CUBIC: f64 = 0.044_715;
+
+/// Evaluates `activation` at `x` in f64.
+pub fn eval(activation: Activation, x: f64) -> f64 {
+    match activation {
+        Activation::Relu => relu(x),
+        Activation::LeakyRelu { alpha } => leaky_relu(x, f64::from(alpha)),
+        Activation::Sigmoid => sigmoid(x),
+        Activation::Tanh => x.tanh(),
+        Activation::Gelu { approximation: GeluApproximation::Erf } => gelu_erf(x),
+        Activation::Gelu { approximation: GeluApproximation::Tanh } => gelu_tanh(x),
+        Activation::Swish { beta } => swish(x, f64::from(beta)),
+    }
+}
+
+/// Evaluates `activation` at `x` in f64 and rounds the result to f32.
+pub fn eval_f32(activation: Activation, x: f32) -> f32 {
+    eval(activation, f64::from(x)) as f32
+}
+
+/// The derivative `f'(x)` in f64, for plots (not used for accuracy).
+pub fn derivative(activation: Activation, x: f64) -> f64 {
+    match activation {
+        Activation::Relu => {
+            if x > 0.0 {
+                1.0
+            } else if x.is_nan() {
+                x
+            } else {
+                0.0
+            }
+        }
+        Activation::LeakyRelu { alpha } => {
+            if x > 0.0 {
+                1.0
+            } else if x.is_nan() {
+                x
+            } else {
+                f64::from(alpha)
+            }
+        }
+        Activation::Sigmoid => {
+            let s = sigmoid(x);
+            s * (1.0 - s)
+        }
+        Activation::Tanh => {
+            let t = x.tanh();
+            1.0 - t * t
+        }
+        Activation::Gelu { approximation: GeluApproximation::Erf } => {
+            let cdf = 0.5 * libm::erfc(-x / std::f64::consts::SQRT_2);
+            let pdf = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+            cdf + x * pdf
+        }
+        Activation::Gelu { approximation: GeluApproximation::Tanh } => {
+            let z = SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x * x * x);
+            let dz = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_CUBIC * x * x);
+            let s = sigmoid(2.0 * z);
+            s + x * 2.0 * s * (1.0 - s) * dz
+        }
+        Activation::Swish { beta } => {
+            let beta = f64::from(beta);
+            let s = sigmoid(beta * x);
+            s + beta * x * s * (1.0 - s)
+        }
+    }
+}
+
+fn relu(x: f64) -> f64 {
+    // NaN compares false and falls through unchanged; -0.0 is not > 0 and becomes +0.0.
+    if x > 0.0 || x.is_nan() { x } else { 0.0 }
+}
+
+fn leaky_relu(x: f64, alpha: f64) -> f64 {
+    if x > 0.0 { x } else { alpha * x }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// `x·g` where `g` is a gate in `[0, 1]`, with the limit at infinite `x` taken properly:
+/// `x·g → ±0` when the gate closes faster than `x` grows (it does so exponentially).
+fn gated(x: f64, gate: f64) -> f64 {
+    if x.is_infinite() && gate == 0.0 { 0.0_f64.copysign(x) } else { x * gate }
+}
+
+fn gelu_erf(x: f64) -> f64 {
+    gated(x, 0.5 * libm::erfc(-x / std::f64::consts::SQRT_2))
+}
+
+fn gelu_tanh(x: f64) -> f64 {
+    let z = SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x * x * x);
+    gated(x, sigmoid(2.0 * z))
+}
+
+fn swish(x: f64, beta: f64) -> f64 {
+    if beta == 0.0 {
+        return 0.5 * x;
+    }
+    gated(x, sigmoid(beta * x))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SILU: Activation = Activation::Swish { beta: 1.0 };
+    const GELU: Activation = Activation::Gelu { approximation: GeluApproximation::Erf };
+    const GELU_TANH: Activation = Activation::Gelu { approximation: GeluApproximation::Tanh };
+
+    #[test]
+    fn limits_at_infinity_are_the_mathematical_ones() {
+        assert_eq!(eval(Activation::Sigmoid, f64::NEG_INFINITY), 0.0);
+        assert_eq!(eval(Activation::Sigmoid, f64::INFINITY), 1.0);
+        for act in [SILU, GELU, GELU_TANH] {
+            let at_neg = eval(act, f64::NEG_INFINITY);
+            assert!(at_neg == 0.0 && at_neg.is_sign_negative(), "{act}: {at_neg}");
+            assert_eq!(eval(act, f64::INFINITY), f64::INFINITY, "{act}");
+        }
+        assert_eq!(eval(Activation::Tanh, f64::NEG_INFINITY), -1.0);
+    }
+
+    #[test]
+    fn nan_propagates_and_relu_of_negative_zero_is_positive_zero() {
+        for act in Activation::DEFAULT_SET {
+            assert!(eval(act, f64::NAN).is_nan(), "{act}");
+        }
+        let r = eval(Activation::Relu, -0.0);
+        assert!(r == 0.0 && r.is_sign_positive());
+    }
+
+    #[test]
+    fn known_values_from_tables() {
+        // Φ(1) = 0.841344746068543 (standard normal table), so GELU(1) = Φ(1).
+        assert!((eval(GELU, 1.0) - 0.841_344_746_068_543).abs() < 1e-15);
+        // GELU(-6) = -6·Φ(-6), Φ(-6) = 9.865876450377e-10.
+        assert!((eval(GELU, -6.0) / (-6.0 * 9.865_876_450_377e-10) - 1.0).abs() < 1e-9);
+        // sigmoid(0) = 1/2 and the tanh-form GELU equals 0.5·x·(1 + tanh z).
+        assert_eq!(eval(Activation::Sigmoid, 0.0), 0.5);
+        let x: f64 = 0.7;
+        let z = SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x.powi(3));
+        assert!((eval(GELU_TANH, x) - 0.5 * x * (1.0 + z.tanh())).abs() < 1e-15);
+    }
+
+    #[test]
+    fn leaky_relu_follows_the_definition_for_any_alpha() {
+        for alpha in [0.01_f32, 1.5, -0.5, 0.0] {
+            let act = Activation::LeakyRelu { alpha };
+            assert_eq!(eval(act, 2.0), 2.0);
+            assert_eq!(eval(act, -2.0), -2.0 * f64::from(alpha));
+        }
+    }
+
+    #[test]
+    fn derivatives_match_central_differences() {
+        let h = 1e-6;
+        for act in Activation::DEFAULT_SET {
+            for x in [-3.1, -0.4, 0.3, 2.2] {
+                let numeric = (eval(act, x + h) - eval(act, x - h)) / (2.0 * h);
+                assert!((derivative(act, x) - numeric).abs() < 1e-6, "{act} at {x}");
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! actprof: how fast and how frugal are neural-network activation functions?
+//!
+//! Data flows top to bottom: `kernels` (the functions and their exact reference) →
+//! `harness` (timing and statistics of a plan of cells) → `report` (CSV rows, reading
+//! them back, comparing two reports) → `cli` (headless commands) and `gui` (the desktop
+//! app). The engine modules never import the GUI.
+
+pub mod cli;
+pub mod harness;
+pub mod kernels;
+pub mod report;
+
+#[cfg(feature = "gui")]
+pub mod gui;
