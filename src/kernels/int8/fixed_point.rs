@@ -113,9 +113,12 @@ impl FixedPointLeaky {
     /// # Safety
     /// As [`FixedPointLeaky::run`].
     unsafe fn run_scalar(&self, dtype: QuantDType, src: *const u8, dst: *mut u8, len: usize) {
+        // A copy by value: stores through `dst` cannot alias it, so it stays in registers.
+        let k = *self;
+        let convert = |byte: u8| dtype.encode(k.eval(dtype.decode(byte)));
         for i in 0..len {
             // SAFETY: i < len, inside both ranges; each byte is read before it is written.
-            unsafe { *dst.add(i) = dtype.encode(self.eval(dtype.decode(*src.add(i)))) };
+            unsafe { *dst.add(i) = convert(*src.add(i)) };
         }
     }
 }

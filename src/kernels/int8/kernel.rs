@@ -8,7 +8,7 @@ use super::dtype::{QuantDType, QuantElement};
 use super::error::{QuantError, Side};
 use super::fixed_point::FixedPointLeaky;
 use super::isa::QuantIsa;
-use super::params::QuantParams;
+use super::params::{QuantParams, format_quant};
 use super::reference::build_table;
 use super::{lut, relu};
 use crate::kernels::activation::Activation;
@@ -144,13 +144,22 @@ impl QuantizedKernel {
                 return Err(not_applicable("it only computes ReLU and Leaky ReLU"));
             }
         };
+        let isa = QuantIsa::detect();
+        tracing::debug!(
+            activation = %activation,
+            %dtype,
+            quant = %format_quant(input, output),
+            %method,
+            %isa,
+            "built quantized kernel"
+        );
         Ok(QuantizedKernel {
             activation,
             dtype,
             input,
             output,
             method,
-            isa: QuantIsa::detect(),
+            isa,
             engine,
         })
     }
@@ -233,7 +242,8 @@ impl QuantizedKernel {
         Ok(())
     }
 
-    /// The output code for one input code (the same arithmetic as the bulk path).
+    /// The output code for one input code (saturated to the dtype's codes first), computed
+    /// by the same arithmetic as the bulk path.
     pub fn eval_code(&self, q_in: i32) -> i32 {
         let byte = [self.dtype.encode(q_in)];
         let mut out = [0];
