@@ -57,6 +57,8 @@ pub enum QuantError {
         value: String,
         expected: &'static str,
     },
+    #[error("activation {0} has a parameter that is not a finite number")]
+    NonFiniteParameter(String),
     #[error("unknown quantized method `{0}` (expected max, table or fixed_point)")]
     UnknownMethod(String),
     #[error("the {method} method does not apply to {activation}: {reason}")]

@@ -106,7 +106,7 @@ impl QuantizedKernel {
 
     /// Builds the kernel with `method` on the fastest instruction set of this CPU.
     ///
-    /// Refuses invalid parameters, `max` unless the activation is ReLU with identical input
+    /// Refuses invalid parameters, a non-finite alpha or beta, `max` unless the activation is ReLU with identical input
     /// and output parameters, and `fixed_point` for anything but ReLU and Leaky ReLU.
     pub fn with_method(
         activation: Activation,
@@ -117,6 +117,14 @@ impl QuantizedKernel {
     ) -> Result<Self, QuantError> {
         input.validate(dtype, Side::Input)?;
         output.validate(dtype, Side::Output)?;
+        let parameter = match activation {
+            Activation::LeakyRelu { alpha } => alpha,
+            Activation::Swish { beta } => beta,
+            _ => 0.0,
+        };
+        if !parameter.is_finite() {
+            return Err(QuantError::NonFiniteParameter(activation.spec()));
+        }
         let not_applicable = |reason| QuantError::MethodNotApplicable {
             method: method.name(),
             activation: activation.spec(),

@@ -49,7 +49,6 @@ mod tests;
 pub use accuracy::{QuantAccuracy, accuracy_q};
 pub use dtype::{DType, QuantDType, QuantElement};
 pub use error::{QuantError, Side};
-pub use fixed_point::FixedPointLeaky;
 pub use isa::QuantIsa;
 pub use kernel::{QuantMethod, QuantizedKernel};
 pub use params::{QuantParams, format_quant, parse_quant};

@@ -480,6 +480,13 @@ fn bad_requests_are_refused_with_clear_messages() {
         "{err}"
     );
 
+    let nan_alpha = Activation::LeakyRelu { alpha: f32::NAN };
+    let err = QuantizedKernel::new(nan_alpha, QuantDType::I8, good, good).expect_err("NaN alpha");
+    assert_eq!(
+        err.to_string(),
+        "activation leaky_relu:alpha=NaN has a parameter that is not a finite number"
+    );
+
     let kernel = QuantizedKernel::new(Activation::Relu, QuantDType::I8, good, good).expect("valid");
     let err = kernel
         .apply(&[1u8, 2], &mut [0u8, 0])
