@@ -1,8 +1,8 @@
 //! Criterion benchmarks of the quantized (int8 / uint8) activation kernels.
 //!
-//! - `int8_table/<activation>/<n>`: the default kernel of each activation on i8 with the
-//!   default quantization (a table lookup; ReLU forced to the table, i.e. requantisation),
-//!   on the fastest instruction set, at 1K, 64K, 1M and 16M elements;
+//! - `int8_table/<activation>/<n>`: the table kernel of each activation on i8 with the
+//!   default quantization (ReLU included, although its default is `max`), on the fastest
+//!   instruction set, at 1K, 64K, 1M and 16M elements;
 //! - `int8_max/relu/<n>`: ReLU as `max(q, zp)` on the fastest instruction set;
 //! - `int8_isa/<path>/<n>`: the table (sigmoid), max and fixed-point (Leaky ReLU) kernels on
 //!   every available instruction set at 64K and 1M;
