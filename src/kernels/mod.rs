@@ -4,6 +4,7 @@
 //! `#[target_feature]` dispatch and intrinsics); every other module calls the safe API below.
 
 pub mod activation;
+pub mod int8;
 pub mod reference;
 
 pub use activation::{Activation, DEFAULT_LEAKY_ALPHA, GeluApproximation, ParseActivationError};
