@@ -10,7 +10,10 @@ fn main() {
         .ok()
         .filter(|out| out.status.success())
         .and_then(|out| String::from_utf8(out.stdout).ok())
-        .map_or_else(|| "rustc (version unknown)".to_owned(), |v| v.trim().to_owned());
+        .map_or_else(
+            || "rustc (version unknown)".to_owned(),
+            |v| v.trim().to_owned(),
+        );
     println!("cargo:rustc-env=ACTPROF_RUSTC_VERSION={version}");
     println!("cargo:rerun-if-env-changed=RUSTC");
 }

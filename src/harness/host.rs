@@ -45,7 +45,10 @@ pub struct HostRoots {
 
 impl Default for HostRoots {
     fn default() -> Self {
-        HostRoots { proc: PathBuf::from("/proc"), sys: PathBuf::from("/sys") }
+        HostRoots {
+            proc: PathBuf::from("/proc"),
+            sys: PathBuf::from("/sys"),
+        }
     }
 }
 
@@ -70,7 +73,13 @@ impl HostFacts {
         let virtualization = virtualization(&cpuinfo, &roots.sys, cpuid_hypervisor);
         let mut facts = HostFacts {
             cpu_model: cpuinfo_field(&cpuinfo, "model name")
-                .or_else(|| system.as_ref()?.cpus().first().map(|c| c.brand().to_owned()))
+                .or_else(|| {
+                    system
+                        .as_ref()?
+                        .cpus()
+                        .first()
+                        .map(|c| c.brand().to_owned())
+                })
                 .unwrap_or_else(|| "unknown CPU".to_owned()),
             physical_cores: sysinfo::System::physical_core_count().ok(),
             logical_cores: std::thread::available_parallelism().map_or(1, usize::from),
@@ -151,7 +160,8 @@ fn governor(sys: &Path) -> Option<String> {
         .filter(|entry| {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            name.strip_prefix("cpu").is_some_and(|n| n.parse::<u32>().is_ok())
+            name.strip_prefix("cpu")
+                .is_some_and(|n| n.parse::<u32>().is_ok())
         })
         .filter_map(|entry| fs::read_to_string(entry.path().join("cpufreq/scaling_governor")).ok())
         .map(|g| g.trim().to_owned())
@@ -238,7 +248,10 @@ mod tests {
 
     fn tree(cpuinfo: &str) -> (tempfile::TempDir, HostRoots) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let roots = HostRoots { proc: dir.path().join("proc"), sys: dir.path().join("sys") };
+        let roots = HostRoots {
+            proc: dir.path().join("proc"),
+            sys: dir.path().join("sys"),
+        };
         write(&roots.proc, "cpuinfo", cpuinfo);
         fs::create_dir_all(roots.sys.join("devices/system/cpu")).expect("mkdir");
         (dir, roots)
@@ -251,11 +264,22 @@ mod tests {
     fn powersave_governor_warns_and_sysfs_frequencies_win() {
         let (_dir, roots) = tree(BARE_METAL);
         for cpu in ["cpu0", "cpu1"] {
-            write(&roots.sys, &format!("devices/system/cpu/{cpu}/cpufreq/scaling_governor"),
-                "powersave\n");
+            write(
+                &roots.sys,
+                &format!("devices/system/cpu/{cpu}/cpufreq/scaling_governor"),
+                "powersave\n",
+            );
         }
-        write(&roots.sys, "devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq", "3500000\n");
-        write(&roots.sys, "devices/system/cpu/cpu0/cpufreq/scaling_cur_freq", "1200000\n");
+        write(
+            &roots.sys,
+            "devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq",
+            "3500000\n",
+        );
+        write(
+            &roots.sys,
+            "devices/system/cpu/cpu0/cpufreq/scaling_cur_freq",
+            "1200000\n",
+        );
         let facts = HostFacts::collect_from(&roots, None);
         assert_eq!(facts.cpu_model, "Test CPU 9000");
         assert_eq!(facts.governor.as_deref(), Some("powersave"));
@@ -263,14 +287,26 @@ mod tests {
         assert_eq!(facts.current_mhz, Some(1200));
         assert_eq!(facts.virtualization, None);
         assert_eq!(facts.warnings.len(), 1);
-        assert!(facts.warnings[0].contains("frequency scaling"), "{:?}", facts.warnings);
+        assert!(
+            facts.warnings[0].contains("frequency scaling"),
+            "{:?}",
+            facts.warnings
+        );
     }
 
     #[test]
     fn performance_governor_on_bare_metal_gives_no_warning() {
         let (_dir, roots) = tree(BARE_METAL);
-        write(&roots.sys, "devices/system/cpu/cpu0/cpufreq/scaling_governor", "performance\n");
-        write(&roots.sys, "devices/system/cpu/cpu0/cpufreq/base_frequency", "2100000\n");
+        write(
+            &roots.sys,
+            "devices/system/cpu/cpu0/cpufreq/scaling_governor",
+            "performance\n",
+        );
+        write(
+            &roots.sys,
+            "devices/system/cpu/cpu0/cpufreq/base_frequency",
+            "2100000\n",
+        );
         let facts = HostFacts::collect_from(&roots, None);
         assert_eq!(facts.governor.as_deref(), Some("performance"));
         assert_eq!(facts.base_mhz, Some(2100));
@@ -280,8 +316,16 @@ mod tests {
     #[test]
     fn mixed_governors_are_all_listed() {
         let (_dir, roots) = tree(BARE_METAL);
-        write(&roots.sys, "devices/system/cpu/cpu0/cpufreq/scaling_governor", "performance\n");
-        write(&roots.sys, "devices/system/cpu/cpu1/cpufreq/scaling_governor", "schedutil\n");
+        write(
+            &roots.sys,
+            "devices/system/cpu/cpu0/cpufreq/scaling_governor",
+            "performance\n",
+        );
+        write(
+            &roots.sys,
+            "devices/system/cpu/cpu1/cpufreq/scaling_governor",
+            "schedutil\n",
+        );
         let facts = HostFacts::collect_from(&roots, None);
         assert_eq!(facts.governor.as_deref(), Some("performance,schedutil"));
         assert_eq!(facts.warnings.len(), 1);
@@ -296,9 +340,16 @@ mod tests {
         assert_eq!(facts.virtualization.as_deref(), Some("KVM"));
         assert_eq!(facts.governor, None);
         // No cpufreq: both frequencies come from /proc/cpuinfo's `cpu MHz`.
-        assert_eq!((facts.base_mhz, facts.current_mhz), (Some(2596), Some(2596)));
+        assert_eq!(
+            (facts.base_mhz, facts.current_mhz),
+            (Some(2596), Some(2596))
+        );
         assert_eq!(facts.warnings.len(), 1);
-        assert!(facts.warnings[0].contains("virtual machine (KVM)"), "{:?}", facts.warnings);
+        assert!(
+            facts.warnings[0].contains("virtual machine (KVM)"),
+            "{:?}",
+            facts.warnings
+        );
 
         write(&roots.sys, "class/dmi/id/sys_vendor", "QEMU\n");
         let facts = HostFacts::collect_from(&roots, None);
@@ -315,6 +366,10 @@ mod tests {
         assert!(!facts.cpu_model.is_empty());
         assert!(facts.logical_cores >= 1);
         assert_eq!(facts.actprof_version, env!("CARGO_PKG_VERSION"));
-        assert!(facts.rustc_version.starts_with("rustc "), "{}", facts.rustc_version);
+        assert!(
+            facts.rustc_version.starts_with("rustc "),
+            "{}",
+            facts.rustc_version
+        );
     }
 }

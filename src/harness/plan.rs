@@ -65,10 +65,18 @@ pub struct CellSpec {
 pub enum PlanError {
     /// The TOML is malformed or a value does not parse; `line` and `column` are 1-based.
     #[error("{source_name}:{line}:{column}: {message}")]
-    Syntax { source_name: String, line: usize, column: usize, message: String },
+    Syntax {
+        source_name: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// The profile parsed but describes a plan that cannot run.
     #[error("{source_name}: {problem}")]
-    Invalid { source_name: String, problem: InvalidPlan },
+    Invalid {
+        source_name: String,
+        problem: InvalidPlan,
+    },
     #[error("cannot read profile {path}")]
     Read {
         path: String,
@@ -309,14 +317,18 @@ struct DurationValue(Duration);
 impl<'de> Deserialize<'de> for ActivationValue {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Activation::from_str(&text).map(ActivationValue).map_err(serde::de::Error::custom)
+        Activation::from_str(&text)
+            .map(ActivationValue)
+            .map_err(serde::de::Error::custom)
     }
 }
 
 impl<'de> Deserialize<'de> for DurationValue {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        parse_duration(&text).map(DurationValue).map_err(serde::de::Error::custom)
+        parse_duration(&text)
+            .map(DurationValue)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -371,7 +383,12 @@ fn syntax_error(text: &str, source_name: &str, err: &toml::de::Error) -> PlanErr
     {
         message = format!("key `{key}`: {message}");
     }
-    PlanError::Syntax { source_name: source_name.to_owned(), line, column, message }
+    PlanError::Syntax {
+        source_name: source_name.to_owned(),
+        line,
+        column,
+        message,
+    }
 }
 
 #[cfg(test)]
@@ -438,7 +455,10 @@ mod tests {
         plan.threads = 2;
         plan.min_time = Duration::from_micros(1500);
         let text = plan.to_toml();
-        assert_eq!(Plan::from_toml_str(&text, "saved").expect("saved plan parses"), plan);
+        assert_eq!(
+            Plan::from_toml_str(&text, "saved").expect("saved plan parses"),
+            plan
+        );
     }
 
     #[test]
@@ -446,7 +466,13 @@ mod tests {
         let text = "activations = [\"relu\"]\nsizes = [\"1k\", \"12q\"]\nthreads = 1\n\
                     warmup = \"1ms\"\nmin_time = \"1ms\"\nmin_samples = 3\nseed = 1\n";
         let err = Plan::from_toml_str(text, "my.toml").expect_err("bad size refused");
-        let PlanError::Syntax { source_name, line, column, message } = &err else {
+        let PlanError::Syntax {
+            source_name,
+            line,
+            column,
+            message,
+        } = &err
+        else {
             panic!("expected a syntax error, got {err:?}");
         };
         assert_eq!(source_name, "my.toml");
@@ -469,7 +495,13 @@ mod tests {
     fn invalid_plans_are_refused() {
         let zero_threads = QUICK_LOCAL_TOML.replace("threads = 1", "threads = 0");
         let err = Plan::from_toml_str(&zero_threads, "t.toml").expect_err("0 threads refused");
-        assert!(matches!(err, PlanError::Invalid { problem: InvalidPlan::ZeroThreads, .. }));
+        assert!(matches!(
+            err,
+            PlanError::Invalid {
+                problem: InvalidPlan::ZeroThreads,
+                ..
+            }
+        ));
 
         let mut plan = Plan::default();
         plan.min_samples = 1;

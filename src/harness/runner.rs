@@ -60,9 +60,15 @@ pub struct RunOutcome {
 /// after the current sample (or kernel call, for calls longer than a sample).
 pub fn run_plan(plan: &Plan, cancel: &AtomicBool, sink: &mut dyn FnMut(Event)) -> RunOutcome {
     let cells = plan.cells();
-    sink(Event::Started { total_cells: cells.len(), estimated: plan.estimated_duration() });
+    sink(Event::Started {
+        total_cells: cells.len(),
+        estimated: plan.estimated_duration(),
+    });
     let clock_cost = clock_overhead();
-    tracing::debug!(clock_cost_ns = clock_cost.as_nanos(), "measured Instant::now cost");
+    tracing::debug!(
+        clock_cost_ns = clock_cost.as_nanos(),
+        "measured Instant::now cost"
+    );
     let mut results = Vec::with_capacity(cells.len());
     let mut cancelled = false;
     for (index, spec) in cells.into_iter().enumerate() {
@@ -71,14 +77,26 @@ pub fn run_plan(plan: &Plan, cancel: &AtomicBool, sink: &mut dyn FnMut(Event)) -
             break;
         }
         sink(Event::CellStarted { index, spec });
-        let cell = Cell { plan, spec, index, clock_cost, cancel };
+        let cell = Cell {
+            plan,
+            spec,
+            index,
+            clock_cost,
+            cancel,
+        };
         match cell.run(sink) {
             CellEnd::Finished(result) => {
-                sink(Event::CellFinished { index, result: result.clone() });
+                sink(Event::CellFinished {
+                    index,
+                    result: result.clone(),
+                });
                 results.push(result);
             }
             CellEnd::Failed(reason) => {
-                sink(Event::Warning(format!("cell {} skipped: {reason}", describe(&spec))));
+                sink(Event::Warning(format!(
+                    "cell {} skipped: {reason}",
+                    describe(&spec)
+                )));
             }
             CellEnd::Cancelled => {
                 cancelled = true;
@@ -119,8 +137,15 @@ fn clock_overhead() -> Duration {
 
 /// `gelu ×65536 (1 thread)`, for messages.
 fn describe(spec: &CellSpec) -> String {
-    let threads = if spec.threads == 1 { "thread" } else { "threads" };
-    format!("{} ×{} ({} {threads})", spec.activation, spec.elements, spec.threads)
+    let threads = if spec.threads == 1 {
+        "thread"
+    } else {
+        "threads"
+    };
+    format!(
+        "{} ×{} ({} {threads})",
+        spec.activation, spec.elements, spec.threads
+    )
 }
 
 /// How measuring a cell ended.
@@ -223,10 +248,17 @@ impl Cell<'_> {
             }
             if last_progress.elapsed() >= PROGRESS_INTERVAL {
                 last_progress = Instant::now();
-                let by_time = if min_time > 0.0 { measured / min_time } else { 1.0 };
+                let by_time = if min_time > 0.0 {
+                    measured / min_time
+                } else {
+                    1.0
+                };
                 let by_count = times.len() as f64 / min_samples as f64;
                 let fraction = by_time.min(by_count).clamp(0.0, 1.0);
-                sink(Event::CellProgress { index: self.index, fraction });
+                sink(Event::CellProgress {
+                    index: self.index,
+                    fraction,
+                });
             }
         }
         Some((iterations, times))
@@ -317,9 +349,8 @@ fn run_threaded<R>(
                 }
             }
         }
-        let (start, done) = barriers.get_or_init(|| {
-            (Barrier::new(started + 1), Barrier::new(started + 1))
-        });
+        let (start, done) =
+            barriers.get_or_init(|| (Barrier::new(started + 1), Barrier::new(started + 1)));
         if let Some(err) = spawn_error {
             stop.store(true, Ordering::Release);
             start.wait();
@@ -331,7 +362,11 @@ fn run_threaded<R>(
             let begin = Instant::now();
             start.wait();
             for _ in 0..n {
-                kernels::apply(activation, black_box(own_input), black_box(&mut *own_output));
+                kernels::apply(
+                    activation,
+                    black_box(own_input),
+                    black_box(&mut *own_output),
+                );
             }
             done.wait();
             begin.elapsed()
@@ -348,11 +383,15 @@ fn run_threaded<R>(
 fn accuracy(activation: Activation, input: &[f32], output: &[f32]) -> (f64, f64) {
     // TODO(kernels): use `kernels::accuracy::quick_check` once it lands, so the CLI and the
     // accuracy command agree on the test points.
-    input.iter().zip(output).take(ACCURACY_ELEMENTS).fold((0.0, 0.0), |(ulp, abs), (&x, &y)| {
-        let exact = reference::eval(activation, f64::from(x));
-        let error = (f64::from(y) - exact).abs();
-        (ulp.max(error / ulp_of(exact)), abs.max(error))
-    })
+    input
+        .iter()
+        .zip(output)
+        .take(ACCURACY_ELEMENTS)
+        .fold((0.0, 0.0), |(ulp, abs), (&x, &y)| {
+            let exact = reference::eval(activation, f64::from(x));
+            let error = (f64::from(y) - exact).abs();
+            (ulp.max(error / ulp_of(exact)), abs.max(error))
+        })
 }
 
 /// The spacing of f32 values at `value`: 2^(e − 23) for normal magnitudes in [2^e, 2^e+1),
@@ -407,11 +446,23 @@ mod tests {
                 assert!(result.iterations_per_sample >= 1);
                 assert!(result.summary.median_ns.is_finite() && result.summary.median_ns > 0.0);
                 // The scalar reference path rounds the exact value: at most half an ULP.
-                assert!(result.max_ulp_error <= 0.5 + 1e-9, "{}", result.max_ulp_error);
+                assert!(
+                    result.max_ulp_error <= 0.5 + 1e-9,
+                    "{}",
+                    result.max_ulp_error
+                );
             }
-            assert!(matches!(events.first(), Some(Event::Started { total_cells: 4, .. })));
-            assert!(matches!(events.last(), Some(Event::Finished { cancelled: false })));
-            let finished = events.iter().filter(|e| matches!(e, Event::CellFinished { .. }));
+            assert!(matches!(
+                events.first(),
+                Some(Event::Started { total_cells: 4, .. })
+            ));
+            assert!(matches!(
+                events.last(),
+                Some(Event::Finished { cancelled: false })
+            ));
+            let finished = events
+                .iter()
+                .filter(|e| matches!(e, Event::CellFinished { .. }));
             assert_eq!(finished.count(), 4);
         }
     }
@@ -419,10 +470,15 @@ mod tests {
     #[test]
     fn a_set_cancel_flag_stops_before_any_cell() {
         let mut events = Vec::new();
-        let outcome = run_plan(&tiny_plan(1), &AtomicBool::new(true), &mut |e| events.push(e));
+        let outcome = run_plan(&tiny_plan(1), &AtomicBool::new(true), &mut |e| {
+            events.push(e)
+        });
         assert!(outcome.cancelled);
         assert!(outcome.results.is_empty());
-        assert!(matches!(events.last(), Some(Event::Finished { cancelled: true })));
+        assert!(matches!(
+            events.last(),
+            Some(Event::Finished { cancelled: true })
+        ));
     }
 
     #[test]

@@ -163,7 +163,10 @@ fn tukey_outliers(data: &mut Data<Vec<f64>>) -> (usize, usize) {
     let q3 = data.upper_quartile();
     let iqr = q3 - q1;
     let beyond = |v: f64, fence_iqr: f64| v < q1 - fence_iqr * iqr || v > q3 + fence_iqr * iqr;
-    let severe = data.iter().filter(|&&v| beyond(v, SEVERE_FENCE_IQR)).count();
+    let severe = data
+        .iter()
+        .filter(|&&v| beyond(v, SEVERE_FENCE_IQR))
+        .count();
     let mild_or_severe = data.iter().filter(|&&v| beyond(v, MILD_FENCE_IQR)).count();
     (mild_or_severe - severe, severe)
 }
@@ -190,20 +193,28 @@ mod tests {
         assert_eq!(s.median_ns, 50.5);
         assert!(close(s.mean_ns, 50.5));
         // Sample variance of 1..=n is n(n+1)/12.
-        assert!(close(s.stddev_ns, (100.0_f64 * 101.0 / 12.0).sqrt()), "{}", s.stddev_ns);
+        assert!(
+            close(s.stddev_ns, (100.0_f64 * 101.0 / 12.0).sqrt()),
+            "{}",
+            s.stddev_ns
+        );
         // |x − 50.5| takes 0.5, 1.5, …, 49.5 twice each; its median is (24.5 + 25.5)/2.
         assert!(close(s.mad_ns, 25.0 * 1.4826), "{}", s.mad_ns);
         // Definition 8: h = (100 + 1/3)·p + 1/3; the p-quantile of 1..=100 is then h.
         assert!(close(s.p5_ns, 5.35), "{}", s.p5_ns);
         assert!(close(s.p95_ns, 95.65), "{}", s.p95_ns);
-        assert!(close(s.p99_ns, (100.0 + 1.0 / 3.0) * 0.99 + 1.0 / 3.0), "{}", s.p99_ns);
+        assert!(
+            close(s.p99_ns, (100.0 + 1.0 / 3.0) * 0.99 + 1.0 / 3.0),
+            "{}",
+            s.p99_ns
+        );
         assert_eq!((s.outliers_mild, s.outliers_severe), (0, 0));
     }
 
     #[test]
     fn ten_points_interpolate_and_clamp() {
-        let sample = Sample::new(vec![7.0, 1.0, 9.0, 3.0, 5.0, 2.0, 10.0, 4.0, 8.0, 6.0])
-            .expect("valid");
+        let sample =
+            Sample::new(vec![7.0, 1.0, 9.0, 3.0, 5.0, 2.0, 10.0, 4.0, 8.0, 6.0]).expect("valid");
         let s = Summary::from_sample(&sample, 1);
         assert_eq!(s.median_ns, 5.5);
         // |x − 5.5| sorted: 0.5 0.5 1.5 1.5 2.5 2.5 3.5 3.5 4.5 4.5, median 2.5.
@@ -233,11 +244,17 @@ mod tests {
         let a = Summary::from_sample(&sample, 42);
         let b = Summary::from_sample(&sample, 42);
         assert_eq!(a, b);
-        assert!(a.ci95_low_ns <= a.median_ns && a.median_ns <= a.ci95_high_ns, "{a:?}");
+        assert!(
+            a.ci95_low_ns <= a.median_ns && a.median_ns <= a.ci95_high_ns,
+            "{a:?}"
+        );
         assert!(a.ci95_low_ns < a.ci95_high_ns);
         // The median of a resample is itself a value or a midpoint of values in [1, 100].
         assert!(a.ci95_low_ns >= 1.0 && a.ci95_high_ns <= 100.0);
-        assert!(close(a.ci95_half_width_ns(), (a.ci95_high_ns - a.ci95_low_ns) / 2.0));
+        assert!(close(
+            a.ci95_half_width_ns(),
+            (a.ci95_high_ns - a.ci95_low_ns) / 2.0
+        ));
     }
 
     #[test]
