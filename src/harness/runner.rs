@@ -268,21 +268,22 @@ impl Cell<'_> {
     /// time of one call; `None` when cancelled.
     fn warm_up(&self, batch: &mut dyn FnMut(u64) -> Duration) -> Option<Duration> {
         let start = Instant::now();
-        let mut calls: u32 = 0;
-        let mut iterations = 1;
+        let mut calls: u64 = 0;
+        let mut iterations: u64 = 1;
         loop {
             batch(iterations);
-            calls = calls.saturating_add(iterations as u32);
+            calls += iterations;
             if self.cancel.load(Ordering::Relaxed) {
                 return None;
             }
             let elapsed = start.elapsed();
+            let per_call = elapsed.as_secs_f64() / calls as f64;
             if elapsed >= self.plan.warmup {
-                return Some(elapsed / calls.max(1));
+                return Some(Duration::from_secs_f64(per_call));
             }
             // Grow the batches so the loop itself does not dominate for tiny calls, but
             // keep checking `cancel` about every millisecond.
-            if elapsed / calls.max(1) * (iterations as u32 * 2) < Duration::from_millis(1) {
+            if per_call * ((2 * iterations) as f64) < 1e-3 {
                 iterations *= 2;
             }
         }
