@@ -317,3 +317,57 @@ fn help_explains_options_with_units() {
         .success()
         .stdout(predicate::str::contains("bench"));
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_cleanly_and_prints_the_finished_cells() {
+    use std::io::{BufRead as _, BufReader, Read as _};
+    use std::process::{Command as Process, Stdio};
+
+    // 7 activations × 3 sizes at ≥ 0.3 s per cell: several seconds if not interrupted.
+    let mut child = Process::new(assert_cmd::cargo::cargo_bin!("actprof"))
+        .args([
+            "bench",
+            "--sizes",
+            "1k,2k,3k",
+            "--min-time",
+            "0.3s",
+            "--warmup",
+            "1ms",
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
+    let mut seen = String::new();
+    // The plan line is printed once the Ctrl-C handler is installed.
+    while !seen.contains("plan: ") {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).expect("readable stderr") == 0 {
+            panic!("bench ended before its plan line:\n{seen}");
+        }
+        seen.push_str(&line);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let status = Process::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+
+    let output = child.wait_with_output().expect("bench exits");
+    stderr.read_to_string(&mut seen).expect("readable stderr");
+    assert_eq!(output.status.code(), Some(130), "{seen}");
+    let finished: usize = seen
+        .split("interrupted: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no `interrupted: N of 21 cells` line in:\n{seen}"));
+    assert!(finished < 21, "{seen}");
+    // The table has its header and one line per finished cell.
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(table.lines().count(), 1 + finished, "{table}");
+}

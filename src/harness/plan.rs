@@ -503,7 +503,10 @@ mod tests {
             }
         ));
 
-        let plan = Plan { min_samples: 1, ..Plan::default() };
+        let plan = Plan {
+            min_samples: 1,
+            ..Plan::default()
+        };
         assert_eq!(plan.validate(), Err(InvalidPlan::TooFewSamples(1)));
         let mut plan = Plan::default();
         plan.sizes.push(0);
