@@ -14,7 +14,9 @@ fn actprof() -> Command {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn stdout_of(command: &mut Command) -> String {
@@ -44,9 +46,11 @@ fn eval_sigmoid_prints_the_correctly_rounded_values() {
     assert_eq!(expected, "-100 3.8e-44\n0 0.5\n100 1\n");
 
     for implementation in ["fast", "reference"] {
-        let out = stdout_of(actprof().args(["eval", "sigmoid", "--impl", implementation]).args([
-            "--", "-100", "0", "100",
-        ]));
+        let out = stdout_of(
+            actprof()
+                .args(["eval", "sigmoid", "--impl", implementation])
+                .args(["--", "-100", "0", "100"]),
+        );
         assert_eq!(out, expected, "--impl {implementation}");
     }
 }
@@ -54,11 +58,23 @@ fn eval_sigmoid_prints_the_correctly_rounded_values() {
 #[test]
 fn eval_keeps_signed_zeros_and_nan_as_defined() {
     // relu(-0) = max(-0, 0) is +0 by our definition; tanh is odd, so tanh(-0) = -0.
-    assert_eq!(stdout_of(actprof().args(["eval", "relu", "--", "-0"])), "-0 0\n");
-    assert_eq!(stdout_of(actprof().args(["eval", "tanh", "--", "-0"])), "-0 -0\n");
-    assert_eq!(stdout_of(actprof().args(["eval", "sigmoid", "NaN"])), "NaN NaN\n");
+    assert_eq!(
+        stdout_of(actprof().args(["eval", "relu", "--", "-0"])),
+        "-0 0\n"
+    );
+    assert_eq!(
+        stdout_of(actprof().args(["eval", "tanh", "--", "-0"])),
+        "-0 -0\n"
+    );
+    assert_eq!(
+        stdout_of(actprof().args(["eval", "sigmoid", "NaN"])),
+        "NaN NaN\n"
+    );
     // sigmoid's limits at ±infinity are 0 and 1.
-    assert_eq!(stdout_of(actprof().args(["eval", "sigmoid", "--", "-inf", "inf"])), "-inf 0\ninf 1\n");
+    assert_eq!(
+        stdout_of(actprof().args(["eval", "sigmoid", "--", "-inf", "inf"])),
+        "-inf 0\ninf 1\n"
+    );
 }
 
 #[test]
@@ -74,7 +90,9 @@ fn eval_names_a_bad_value_and_its_position() {
         .args(["eval", "relu", "--", "1", "one"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("input 2 of 2, `one`, is not a number"));
+        .stderr(predicate::str::contains(
+            "input 2 of 2, `one`, is not a number",
+        ));
 }
 
 #[test]
@@ -82,7 +100,12 @@ fn compare_reports_a_faster_run_and_exits_0() {
     // relu: 500 ns [495, 505] → 400 ns [396, 404]: disjoint, −20% → faster.
     // sigmoid: 2000 [1990, 2010] → 1980 [1975, 1985]: disjoint but −1% ≤ 2% → no change.
     // leaky_relu: 600 [590, 610] → 580 [560, 595]: intervals overlap → no change.
-    let out = stdout_of(actprof().arg("compare").arg(fixture("base.csv")).arg(fixture("faster.csv")));
+    let out = stdout_of(
+        actprof()
+            .arg("compare")
+            .arg(fixture("base.csv"))
+            .arg(fixture("faster.csv")),
+    );
 
     let verdicts: Vec<(&str, &str)> = out
         .lines()
@@ -96,7 +119,11 @@ fn compare_reports_a_faster_run_and_exits_0() {
         .collect();
     assert_eq!(
         verdicts,
-        [("relu", "faster"), ("sigmoid", "no change"), ("leaky_relu", "no change")]
+        [
+            ("relu", "faster"),
+            ("sigmoid", "no change"),
+            ("leaky_relu", "no change")
+        ]
     );
     assert!(out.contains("-20.0%"), "{out}");
     assert!(out.contains("-1.0%"), "{out}");
@@ -117,7 +144,10 @@ fn compare_flags_a_regression_with_exit_1() {
     let out = String::from_utf8(assert.get_output().stdout.clone()).expect("UTF-8");
     assert!(out.contains("+25.0%"), "{out}");
     assert!(out.contains("0 faster, 1 slower, 1 no change"), "{out}");
-    assert!(out.contains("leaky_relu:alpha=0.2 f32 × 4096, 1 thread, local"), "{out}");
+    assert!(
+        out.contains("leaky_relu:alpha=0.2 f32 × 4096, 1 thread, local"),
+        "{out}"
+    );
     assert!(out.contains("gelu f32 × 4096, 1 thread, local"), "{out}");
 }
 
