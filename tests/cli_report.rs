@@ -36,14 +36,13 @@ fn sigmoid_f32(x: f64) -> f32 {
 
 #[test]
 fn eval_sigmoid_prints_the_correctly_rounded_values() {
-    // 1/(1+e^100) ≈ 3.72e-44 is an f32 subnormal (27 × 2^-149); 1/(1+e^-100) rounds to 1.
-    let expected = format!(
-        "-100 {}\n0 {}\n100 {}\n",
-        sigmoid_f32(-100.0),
-        sigmoid_f32(0.0),
-        sigmoid_f32(100.0)
-    );
-    assert_eq!(expected, "-100 3.8e-44\n0 0.5\n100 1\n");
+    // 1/(1+e^100) ≈ 3.72e-44 is an f32 subnormal (27 × 2^-149, printed 3.8e-44 as the
+    // shortest decimal that reads back to it); 1/(1+e^-100) rounds to 1.
+    let expected = "-100 3.8e-44\n0 0.5\n100 1\n";
+    for (x, printed) in [(-100.0, "3.8e-44"), (0.0, "0.5"), (100.0, "1")] {
+        let value: f32 = printed.parse().expect("a number");
+        assert_eq!(value.to_bits(), sigmoid_f32(x).to_bits(), "sigmoid({x})");
+    }
 
     for implementation in ["fast", "reference"] {
         let out = stdout_of(
