@@ -189,3 +189,68 @@ fn compare_refuses_a_bad_noise_threshold() {
         .code(1)
         .stderr(predicate::str::contains("bad noise threshold `lots`"));
 }
+
+/// Runs a tiny real `actprof bench` that writes its CSV report to `out`.
+fn bench_into(out: &Path) {
+    actprof()
+        .args([
+            "bench",
+            "--activations",
+            "relu",
+            "--sizes",
+            "1k",
+            "--min-time",
+            "10ms",
+        ])
+        .args(["--warmup", "5ms", "--min-samples", "5", "--out"])
+        .arg(out)
+        .assert()
+        .success();
+}
+
+#[test]
+fn compare_two_real_bench_reports() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (base_path, new_path) = (dir.path().join("base.csv"), dir.path().join("new.csv"));
+    bench_into(&base_path);
+    bench_into(&new_path);
+    let base = actprof::report::read_file(&base_path).expect("bench writes a readable report");
+    let new = actprof::report::read_file(&new_path).expect("bench writes a readable report");
+    assert_eq!((base.len(), new.len()), (1, 1));
+    let (b, n) = (&base[0], &new[0]);
+    assert_eq!(
+        (b.activation.as_str(), b.elements, b.threads),
+        ("relu", 1024, 1)
+    );
+
+    let output = actprof()
+        .arg("compare")
+        .arg(&base_path)
+        .arg(&new_path)
+        .output()
+        .expect("runs");
+
+    // The verdict follows the documented rule; which one it is depends on timing noise.
+    let overlap = b.ci95_low_ns <= n.ci95_high_ns && n.ci95_low_ns <= b.ci95_high_ns;
+    let change = n.median_ns / b.median_ns - 1.0;
+    let verdict = if overlap || change.abs() <= 0.02 {
+        "no change"
+    } else if change < 0.0 {
+        "faster"
+    } else {
+        "slower"
+    };
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+    let row = stdout.lines().nth(1).expect("one table row");
+    assert!(row.starts_with("relu"), "{stdout}");
+    assert!(
+        row.contains(&format!("{:+.1}%", change * 100.0)),
+        "{stdout}"
+    );
+    assert!(row.ends_with(verdict), "{stdout}");
+    assert_eq!(
+        output.status.code(),
+        Some(if verdict == "slower" { 1 } else { 0 })
+    );
+    assert!(stdout.contains("1 cell compared"), "{stdout}");
+}

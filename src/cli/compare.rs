@@ -80,9 +80,14 @@ pub fn render(report: &CompareReport, base_name: &str, new_name: &str) -> String
 
     let _ = writeln!(
         text,
-        "\n{} cells compared (noise threshold {}%): {} faster, {} slower, {} no change; \
+        "\n{} cell{} compared (noise threshold {}%): {} faster, {} slower, {} no change; \
          {} only in {base_name}, {} only in {new_name}",
         report.comparisons.len(),
+        if report.comparisons.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
         trimmed(report.noise * 100.0),
         report.count(report::Verdict::Faster),
         report.count(report::Verdict::Slower),
