@@ -11,7 +11,7 @@ use crate::harness::plan::{parse_duration, parse_size};
 ///
 /// Without a subcommand actprof opens the desktop app (when built with the `gui` feature).
 #[derive(Debug, Parser)]
-#[command(name = "actprof", version, about, long_about = None)]
+#[command(name = "actprof", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -147,7 +147,7 @@ pub struct AccuracyArgs {
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub activations: Vec<String>,
 
-    /// Check every finite f32 input (2³² values; minutes per activation).
+    /// Check every f32 bit pattern (2³² inputs; minutes per activation).
     #[arg(long)]
     pub exhaustive: bool,
 

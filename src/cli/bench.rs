@@ -29,12 +29,12 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 /// Runs `actprof bench`.
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let plan = plan_of(args)?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    install_ctrl_c(&cancel);
     let host = HostFacts::collect();
     eprint!("{}", host_summary(&host, &plan));
     let started_at_utc = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
 
-    let cancel = Arc::new(AtomicBool::new(false));
-    install_ctrl_c(&cancel);
     let mut progress = Progress::new();
     let outcome = run_plan(&plan, &cancel, &mut |event| progress.on_event(&event));
     progress.finish();
@@ -118,7 +118,7 @@ pub fn host_summary(host: &HostFacts, plan: &Plan) -> String {
         "host: {} ({cores} cores, {} threads), base {} MHz, now {} MHz, {:.1} GiB RAM\n\
          os: {} (kernel {}), governor {}, virtualization {}\n\
          build: actprof {} ({}), kernels {}\n\
-         plan: {} cells, at least {:.1} s\n",
+         plan: {} cell(s), at least {:.1} s\n",
         host.cpu_model,
         host.logical_cores,
         mhz(host.base_mhz),

@@ -503,10 +503,12 @@ mod tests {
             }
         ));
 
-        let mut plan = Plan::default();
-        plan.min_samples = 1;
+        let plan = Plan {
+            min_samples: 1,
+            ..Plan::default()
+        };
         assert_eq!(plan.validate(), Err(InvalidPlan::TooFewSamples(1)));
-        plan = Plan::default();
+        let mut plan = Plan::default();
         plan.sizes.push(0);
         assert_eq!(plan.validate(), Err(InvalidPlan::ZeroSize));
         plan = Plan::default();
