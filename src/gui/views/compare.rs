@@ -1,0 +1,258 @@
+//! The Compare view: a grouped bar chart of the chosen metric per activation and size with
+//! error bars, and the verdict of each cell against a baseline report.
+
+use egui_plot::{Bar, BarChart, GridMark, Legend, Line, Plot, PlotPoints};
+
+use crate::report::Row;
+use crate::report::compare::{Verdict, compare};
+
+use super::super::app::{Action, ActprofApp};
+use super::super::dialogs::{Purpose, file_button};
+use super::super::model::{AxisScale, ErrorBars, Grid, Metric, format_elements, format_number};
+use super::super::theme;
+use super::{export_png_ui, metric_ui, no_results_ui};
+
+/// Share of a size group's width taken by its bars (the rest separates groups).
+const GROUP_FILL: f64 = 0.8;
+
+/// The label of a verdict, as shown in the table.
+pub fn verdict_label(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Faster => "faster",
+        Verdict::Slower => "slower",
+        Verdict::NoChange => "no change",
+    }
+}
+
+/// The Compare tab.
+pub fn compare_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
+    ui.horizontal_wrapped(|ui| {
+        metric_ui(ui, &mut app.state.metric);
+        egui::ComboBox::from_label("Error bars")
+            .selected_text(app.state.error_bars.label())
+            .show_ui(ui, |ui| {
+                for bars in [ErrorBars::Ci95, ErrorBars::P5P95] {
+                    ui.selectable_value(&mut app.state.error_bars, bars, bars.label());
+                }
+            });
+        ui.label("Axis:");
+        ui.selectable_value(&mut app.state.axis, AxisScale::Linear, "Linear");
+        ui.selectable_value(&mut app.state.axis, AxisScale::Log, "Log");
+    });
+    export_png_ui(ui, app, actions);
+    ui.separator();
+
+    if app.rows.is_empty() {
+        no_results_ui(ui, app);
+    } else {
+        let height = (ui.available_height() * 0.55).max(220.0);
+        let rect = chart_ui(ui, app, height);
+        app.chart_rect = Some(rect);
+    }
+    ui.separator();
+    baseline_ui(ui, app, actions);
+}
+
+/// One bar with its interval, already in plot coordinates.
+struct PlacedBar {
+    x: f64,
+    value: f64,
+    interval: Option<(f64, f64)>,
+    text: String,
+}
+
+fn chart_ui(ui: &mut egui::Ui, app: &ActprofApp, height: f32) -> egui::Rect {
+    let metric = app.state.metric;
+    let bars_kind = app.state.error_bars;
+    let log = app.state.axis == AxisScale::Log;
+    let rows = &app.rows;
+    let grid = Grid::of(rows);
+    let width = GROUP_FILL / grid.activations.len().max(1) as f64;
+
+    let series: Vec<(String, Vec<PlacedBar>)> = grid
+        .activations
+        .iter()
+        .enumerate()
+        .map(|(index, activation)| {
+            let bars = grid
+                .sizes
+                .iter()
+                .enumerate()
+                .filter_map(|(group, &elements)| {
+                    let row = grid.cell(rows, activation, elements)?;
+                    let value = metric.value(row, rows)?;
+                    let interval = metric.interval(row, rows, bars_kind);
+                    let x = group as f64 - GROUP_FILL / 2.0 + width * (index as f64 + 0.5);
+                    let text = bar_text(activation, elements, value, interval, metric, bars_kind);
+                    Some(PlacedBar { x, value, interval, text })
+                })
+                .collect();
+            (activation.clone(), bars)
+        })
+        .collect();
+
+    // On a log axis the bars stand on the decade below the smallest value.
+    let smallest = series
+        .iter()
+        .flat_map(|(_, bars)| bars.iter().map(|bar| bar.value))
+        .filter(|value| *value > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let floor = if log && smallest.is_finite() { smallest.log10().floor() } else { 0.0 };
+    let to_plot = move |value: f64| if log { value.max(f64::MIN_POSITIVE).log10() } else { value };
+
+    let groups = grid.sizes.len();
+    let sizes = grid.sizes.clone();
+    let x_formatter = move |mark: GridMark, _range: &std::ops::RangeInclusive<f64>| {
+        let index = mark.value.round();
+        let on_group = (mark.value - index).abs() < 1e-6 && index >= 0.0;
+        sizes
+            .get(index as usize)
+            .filter(|_| on_group)
+            .map(|&elements| format_elements(elements))
+            .unwrap_or_default()
+    };
+    let y_formatter = move |mark: GridMark, _range: &std::ops::RangeInclusive<f64>| {
+        if log { format_number(10f64.powf(mark.value)) } else { format_number(mark.value) }
+    };
+    let y_label = if log {
+        format!("{} (log scale)", metric.label())
+    } else {
+        metric.label().to_owned()
+    };
+
+    let response = Plot::new("compare-bars")
+        .height(height)
+        .legend(Legend::default())
+        .x_axis_label("Tensor length (elements)")
+        .y_axis_label(y_label)
+        .x_axis_formatter(x_formatter)
+        .y_axis_formatter(y_formatter)
+        .x_grid_spacer(move |_input| {
+            (0..groups).map(|group| GridMark { value: group as f64, step_size: 1.0 }).collect()
+        })
+        .allow_scroll(false)
+        .show(ui, |plot_ui| {
+            for (index, (name, bars)) in series.iter().enumerate() {
+                let colour = theme::series(index);
+                let chart_bars = bars
+                    .iter()
+                    .map(|bar| {
+                        Bar::new(bar.x, to_plot(bar.value) - floor)
+                            .base_offset(floor)
+                            .width(width * 0.9)
+                            .name(&bar.text)
+                            .fill(colour)
+                    })
+                    .collect();
+                let chart = BarChart::new(name.clone(), chart_bars)
+                    .color(colour)
+                    .element_formatter(Box::new(|bar, _| bar.name.clone()));
+                plot_ui.bar_chart(chart);
+                for bar in bars {
+                    if let Some((low, high)) = bar.interval {
+                        let cap = width * 0.25;
+                        let (low, high) = (to_plot(low), to_plot(high));
+                        let points: PlotPoints<'_> = vec![
+                            [bar.x - cap, low],
+                            [bar.x + cap, low],
+                            [bar.x, low],
+                            [bar.x, high],
+                            [bar.x - cap, high],
+                            [bar.x + cap, high],
+                        ]
+                        .into();
+                        let whisker = Line::new(name.clone(), points)
+                            .color(ui_contrast(plot_ui.ctx()))
+                            .width(1.5);
+                        plot_ui.line(whisker);
+                    }
+                }
+            }
+        });
+    response.response.rect
+}
+
+/// Error bars in the text colour so they stand out on every bar colour.
+fn ui_contrast(ctx: &egui::Context) -> egui::Color32 {
+    ctx.global_style().visuals.text_color()
+}
+
+fn bar_text(
+    activation: &str,
+    elements: u64,
+    value: f64,
+    interval: Option<(f64, f64)>,
+    metric: Metric,
+    bars: ErrorBars,
+) -> String {
+    let mut text = format!("{activation} × {}\n{}", format_elements(elements), metric.format(value));
+    if let Some((low, high)) = interval {
+        text.push_str(&format!(
+            "\n{}: {} – {}",
+            bars.label(),
+            format_number(low),
+            metric.format(high)
+        ));
+    }
+    text
+}
+
+fn baseline_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
+    let dark = ui.visuals().dark_mode;
+    ui.horizontal_wrapped(|ui| {
+        let name = ui.label("Noise threshold");
+        let drag = egui::DragValue::new(&mut app.state.noise_pct).range(0.0..=100.0).suffix(" %").speed(0.1);
+        ui.add(drag).labelled_by(name.id).on_hover_text(
+            "Changes of the median smaller than this count as \"no change\"",
+        );
+    });
+    let chosen = file_button(
+        ui,
+        &mut app.dialogs,
+        "Load baseline CSV",
+        Purpose::LoadBaseline,
+        &mut app.state.baseline_path,
+    );
+    actions.extend(chosen.map(|(purpose, path)| Action::Chosen(purpose, path)));
+    if let Some(error) = &app.messages.baseline_error {
+        ui.colored_label(theme::error(dark), error);
+    }
+    let Some(baseline) = &app.baseline else {
+        ui.label("Load an earlier report to see, per cell, whether this run is faster or slower.");
+        return;
+    };
+    ui.label(format!("Baseline: {} ({} rows)", baseline.path.display(), baseline.rows.len()));
+    comparison_table_ui(ui, &app.rows, &baseline.rows, app.state.noise_pct, dark);
+}
+
+fn comparison_table_ui(ui: &mut egui::Ui, current: &[Row], baseline: &[Row], noise_pct: f64, dark: bool) {
+    let matches = compare(baseline, current, noise_pct / 100.0);
+    if matches.is_empty() {
+        ui.label("No cell of this run matches a baseline cell (same activation, parameters, dtype, elements, threads, target).");
+        return;
+    }
+    egui::ScrollArea::vertical().id_salt("comparison").show(ui, |ui| {
+        egui::Grid::new("comparison-table").striped(true).num_columns(7).show(ui, |ui| {
+            for header in ["Activation", "Elements", "Baseline median", "Current median", "Ratio (current / baseline)", "Change", "Verdict"] {
+                ui.strong(header);
+            }
+            ui.end_row();
+            for matched in &matches {
+                ui.label(&matched.activation);
+                ui.label(format_elements(matched.elements));
+                ui.label(format!("{} ns", format_number(matched.baseline_ns)));
+                ui.label(format!("{} ns", format_number(matched.current_ns)));
+                ui.label(format!("{:.3}×", matched.comparison.ratio));
+                ui.label(format!("{:+.1} %", matched.comparison.change_pct));
+                let verdict = matched.comparison.verdict;
+                let colour = match verdict {
+                    Verdict::Faster => theme::faster(dark),
+                    Verdict::Slower => theme::slower(dark),
+                    Verdict::NoChange => theme::unchanged(dark),
+                };
+                ui.colored_label(colour, verdict_label(verdict));
+                ui.end_row();
+            }
+        });
+    });
+}
