@@ -40,12 +40,26 @@ impl CellResult {
 /// `CellProgress`, `CellFinished`; finally `Finished`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
-    Started { total_cells: usize, estimated: Duration },
-    CellStarted { index: usize, spec: CellSpec },
+    Started {
+        total_cells: usize,
+        estimated: Duration,
+    },
+    CellStarted {
+        index: usize,
+        spec: CellSpec,
+    },
     /// Fraction in [0, 1] of the current cell's measuring time.
-    CellProgress { index: usize, fraction: f64 },
-    CellFinished { index: usize, result: CellResult },
+    CellProgress {
+        index: usize,
+        fraction: f64,
+    },
+    CellFinished {
+        index: usize,
+        result: CellResult,
+    },
     /// Something the user should know that does not stop the run.
     Warning(String),
-    Finished { cancelled: bool },
+    Finished {
+        cancelled: bool,
+    },
 }

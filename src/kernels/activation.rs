@@ -46,11 +46,17 @@ impl Activation {
     /// The seven activations measured by default, in report order.
     pub const DEFAULT_SET: [Activation; 7] = [
         Activation::Relu,
-        Activation::LeakyRelu { alpha: DEFAULT_LEAKY_ALPHA },
+        Activation::LeakyRelu {
+            alpha: DEFAULT_LEAKY_ALPHA,
+        },
         Activation::Sigmoid,
         Activation::Tanh,
-        Activation::Gelu { approximation: GeluApproximation::Erf },
-        Activation::Gelu { approximation: GeluApproximation::Tanh },
+        Activation::Gelu {
+            approximation: GeluApproximation::Erf,
+        },
+        Activation::Gelu {
+            approximation: GeluApproximation::Tanh,
+        },
         Activation::Swish { beta: 1.0 },
     ];
 
@@ -62,8 +68,12 @@ impl Activation {
             Activation::LeakyRelu { .. } => "leaky_relu",
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
-            Activation::Gelu { approximation: GeluApproximation::Erf } => "gelu",
-            Activation::Gelu { approximation: GeluApproximation::Tanh } => "gelu_tanh",
+            Activation::Gelu {
+                approximation: GeluApproximation::Erf,
+            } => "gelu",
+            Activation::Gelu {
+                approximation: GeluApproximation::Tanh,
+            } => "gelu_tanh",
             Activation::Swish { beta } if *beta == 1.0 => "silu",
             Activation::Swish { .. } => "swish",
         }
@@ -119,18 +129,26 @@ impl Activation {
         };
         let activation = match name.trim() {
             "relu" => Activation::Relu,
-            "leaky_relu" => Activation::LeakyRelu { alpha: alpha.unwrap_or(DEFAULT_LEAKY_ALPHA) },
+            "leaky_relu" => Activation::LeakyRelu {
+                alpha: alpha.unwrap_or(DEFAULT_LEAKY_ALPHA),
+            },
             "sigmoid" => Activation::Sigmoid,
             "tanh" => Activation::Tanh,
-            "gelu" | "gelu_erf" => Activation::Gelu { approximation: GeluApproximation::Erf },
-            "gelu_tanh" => Activation::Gelu { approximation: GeluApproximation::Tanh },
+            "gelu" | "gelu_erf" => Activation::Gelu {
+                approximation: GeluApproximation::Erf,
+            },
+            "gelu_tanh" => Activation::Gelu {
+                approximation: GeluApproximation::Tanh,
+            },
             "silu" => {
                 if beta.is_some_and(|b| b != 1.0) {
                     return Err(refuse("beta other than 1 (use swish)"));
                 }
                 Activation::Swish { beta: 1.0 }
             }
-            "swish" => Activation::Swish { beta: beta.unwrap_or(1.0) },
+            "swish" => Activation::Swish {
+                beta: beta.unwrap_or(1.0),
+            },
             other => return Err(ParseActivationError::UnknownName(other.to_owned())),
         };
         if alpha.is_some() && !matches!(activation, Activation::LeakyRelu { .. }) {
@@ -186,10 +204,21 @@ mod tests {
 
     #[test]
     fn default_set_names_are_the_documented_ones() {
-        let names: Vec<_> = Activation::DEFAULT_SET.iter().map(Activation::name).collect();
+        let names: Vec<_> = Activation::DEFAULT_SET
+            .iter()
+            .map(Activation::name)
+            .collect();
         assert_eq!(
             names,
-            ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu"]
+            [
+                "relu",
+                "leaky_relu",
+                "sigmoid",
+                "tanh",
+                "gelu",
+                "gelu_tanh",
+                "silu"
+            ]
         );
     }
 
@@ -219,7 +248,10 @@ mod tests {
 
     #[test]
     fn bad_specs_are_refused_with_the_reason() {
-        assert!(matches!("elu".parse::<Activation>(), Err(ParseActivationError::UnknownName(_))));
+        assert!(matches!(
+            "elu".parse::<Activation>(),
+            Err(ParseActivationError::UnknownName(_))
+        ));
         assert!(matches!(
             "relu:alpha=0.1".parse::<Activation>(),
             Err(ParseActivationError::ParamNotAccepted { .. })

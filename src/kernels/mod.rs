@@ -13,7 +13,11 @@ pub use activation::{Activation, DEFAULT_LEAKY_ALPHA, GeluApproximation, ParseAc
 /// # Panics
 /// If the two slices differ in length (a caller bug, not an input error).
 pub fn apply(activation: Activation, input: &[f32], output: &mut [f32]) {
-    assert_eq!(input.len(), output.len(), "kernel input and output lengths differ");
+    assert_eq!(
+        input.len(),
+        output.len(),
+        "kernel input and output lengths differ"
+    );
     // TODO(kernels): replace with the vectorised kernels; the reference keeps callers working.
     for (out, &x) in output.iter_mut().zip(input) {
         *out = reference::eval_f32(activation, x);

@@ -29,8 +29,12 @@ pub fn eval(activation: Activation, x: f64) -> f64 {
         Activation::LeakyRelu { alpha } => leaky_relu(x, f64::from(alpha)),
         Activation::Sigmoid => sigmoid(x),
         Activation::Tanh => x.tanh(),
-        Activation::Gelu { approximation: GeluApproximation::Erf } => gelu_erf(x),
-        Activation::Gelu { approximation: GeluApproximation::Tanh } => gelu_tanh(x),
+        Activation::Gelu {
+            approximation: GeluApproximation::Erf,
+        } => gelu_erf(x),
+        Activation::Gelu {
+            approximation: GeluApproximation::Tanh,
+        } => gelu_tanh(x),
         Activation::Swish { beta } => swish(x, f64::from(beta)),
     }
 }
@@ -69,12 +73,16 @@ pub fn derivative(activation: Activation, x: f64) -> f64 {
             let t = x.tanh();
             1.0 - t * t
         }
-        Activation::Gelu { approximation: GeluApproximation::Erf } => {
+        Activation::Gelu {
+            approximation: GeluApproximation::Erf,
+        } => {
             let cdf = 0.5 * libm::erfc(-x / std::f64::consts::SQRT_2);
             let pdf = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
             cdf + x * pdf
         }
-        Activation::Gelu { approximation: GeluApproximation::Tanh } => {
+        Activation::Gelu {
+            approximation: GeluApproximation::Tanh,
+        } => {
             let z = SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x * x * x);
             let dz = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_CUBIC * x * x);
             let s = sigmoid(2.0 * z);
@@ -104,7 +112,11 @@ fn sigmoid(x: f64) -> f64 {
 /// `x·g` where `g` is a gate in `[0, 1]`, with the limit at infinite `x` taken properly:
 /// `x·g → ±0` when the gate closes faster than `x` grows (it does so exponentially).
 fn gated(x: f64, gate: f64) -> f64 {
-    if x.is_infinite() && gate == 0.0 { 0.0_f64.copysign(x) } else { x * gate }
+    if x.is_infinite() && gate == 0.0 {
+        0.0_f64.copysign(x)
+    } else {
+        x * gate
+    }
 }
 
 fn gelu_erf(x: f64) -> f64 {
@@ -128,8 +140,12 @@ mod tests {
     use super::*;
 
     const SILU: Activation = Activation::Swish { beta: 1.0 };
-    const GELU: Activation = Activation::Gelu { approximation: GeluApproximation::Erf };
-    const GELU_TANH: Activation = Activation::Gelu { approximation: GeluApproximation::Tanh };
+    const GELU: Activation = Activation::Gelu {
+        approximation: GeluApproximation::Erf,
+    };
+    const GELU_TANH: Activation = Activation::Gelu {
+        approximation: GeluApproximation::Tanh,
+    };
 
     #[test]
     fn limits_at_infinity_are_the_mathematical_ones() {
@@ -137,7 +153,10 @@ mod tests {
         assert_eq!(eval(Activation::Sigmoid, f64::INFINITY), 1.0);
         for act in [SILU, GELU, GELU_TANH] {
             let at_neg = eval(act, f64::NEG_INFINITY);
-            assert!(at_neg == 0.0 && at_neg.is_sign_negative(), "{act}: {at_neg}");
+            assert!(
+                at_neg == 0.0 && at_neg.is_sign_negative(),
+                "{act}: {at_neg}"
+            );
             assert_eq!(eval(act, f64::INFINITY), f64::INFINITY, "{act}");
         }
         assert_eq!(eval(Activation::Tanh, f64::NEG_INFINITY), -1.0);

@@ -1,5 +1,11 @@
-//! CSV reports: one tidy row per measured cell, written and read back.
+//! CSV reports: one tidy row per measured cell, written, read back and compared.
 
+pub mod compare;
+pub mod csv;
 pub mod row;
 
-pub use row::Row;
+pub use compare::{
+    CellKey, CompareError, CompareReport, Comparison, Verdict, compare, parse_noise,
+};
+pub use csv::{ReportError, read_file, read_rows, write_file, write_rows};
+pub use row::{COLUMNS, Row};

@@ -2,6 +2,46 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::harness::{CellResult, HostFacts};
+
+/// The element type of every f32 kernel's row.
+pub const DTYPE_F32: &str = "f32";
+
+/// The CSV columns in order, as the header line names them.
+pub const COLUMNS: [&str; 31] = [
+    "activation",
+    "params",
+    "dtype",
+    "elements",
+    "threads",
+    "target",
+    "samples",
+    "iterations_per_sample",
+    "median_ns",
+    "mean_ns",
+    "stddev_ns",
+    "mad_ns",
+    "min_ns",
+    "p5_ns",
+    "p95_ns",
+    "p99_ns",
+    "ci95_low_ns",
+    "ci95_high_ns",
+    "outliers_mild",
+    "outliers_severe",
+    "ns_per_element",
+    "gelem_per_s",
+    "max_ulp_error",
+    "max_abs_error",
+    "host_cpu",
+    "host_os",
+    "governor",
+    "kernel_isa",
+    "seed",
+    "actprof_version",
+    "started_at_utc",
+];
+
 /// A report row. Field order is the CSV column order; the README documents each column.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Row {
@@ -40,4 +80,148 @@ pub struct Row {
     pub seed: u64,
     pub actprof_version: String,
     pub started_at_utc: String,
+}
+
+impl Row {
+    /// The row of one measured f32 cell.
+    ///
+    /// `started_at_utc` is when the run began (RFC 3339), `target` where it ran (`local`).
+    /// `host_os` joins the OS name and kernel version; an unknown governor is written empty.
+    pub fn from_cell(
+        cell: &CellResult,
+        host: &HostFacts,
+        started_at_utc: &str,
+        target: &str,
+    ) -> Row {
+        let summary = &cell.summary;
+        Row {
+            activation: cell.spec.activation.name().to_owned(),
+            params: cell.spec.activation.params(),
+            dtype: DTYPE_F32.to_owned(),
+            elements: cell.spec.elements as u64,
+            threads: u32::try_from(cell.spec.threads).unwrap_or(u32::MAX),
+            target: target.to_owned(),
+            samples: summary.samples as u64,
+            iterations_per_sample: cell.iterations_per_sample,
+            median_ns: summary.median_ns,
+            mean_ns: summary.mean_ns,
+            stddev_ns: summary.stddev_ns,
+            mad_ns: summary.mad_ns,
+            min_ns: summary.min_ns,
+            p5_ns: summary.p5_ns,
+            p95_ns: summary.p95_ns,
+            p99_ns: summary.p99_ns,
+            ci95_low_ns: summary.ci95_low_ns,
+            ci95_high_ns: summary.ci95_high_ns,
+            outliers_mild: summary.outliers_mild as u64,
+            outliers_severe: summary.outliers_severe as u64,
+            ns_per_element: cell.ns_per_element(),
+            gelem_per_s: cell.gelem_per_s(),
+            max_ulp_error: cell.max_ulp_error,
+            max_abs_error: cell.max_abs_error,
+            host_cpu: host.cpu_model.clone(),
+            host_os: join_nonempty(&host.os, &host.kernel),
+            governor: host.governor.clone().unwrap_or_default(),
+            kernel_isa: host.kernel_isa.clone(),
+            seed: cell.seed,
+            actprof_version: host.actprof_version.clone(),
+            started_at_utc: started_at_utc.to_owned(),
+        }
+    }
+}
+
+/// `a b`, or just the one that is not empty.
+fn join_nonempty(a: &str, b: &str) -> String {
+    match (a.trim(), b.trim()) {
+        ("", b) => b.to_owned(),
+        (a, "") => a.to_owned(),
+        (a, b) => format!("{a} {b}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::harness::{CellSpec, Summary};
+    use crate::kernels::Activation;
+
+    fn cell() -> CellResult {
+        CellResult {
+            spec: CellSpec {
+                activation: Activation::LeakyRelu { alpha: 0.2 },
+                elements: 1000,
+                threads: 2,
+            },
+            iterations_per_sample: 64,
+            summary: Summary {
+                samples: 50,
+                min_ns: 400.0,
+                median_ns: 500.0,
+                mean_ns: 510.0,
+                stddev_ns: 12.5,
+                mad_ns: 9.0,
+                p5_ns: 420.0,
+                p95_ns: 600.0,
+                p99_ns: 650.0,
+                ci95_low_ns: 495.0,
+                ci95_high_ns: 505.0,
+                outliers_mild: 3,
+                outliers_severe: 1,
+            },
+            max_ulp_error: 0.0,
+            max_abs_error: 0.0,
+            seed: 7,
+        }
+    }
+
+    #[test]
+    fn from_cell_fills_every_column_from_its_source() {
+        let host = HostFacts {
+            cpu_model: "Test CPU".to_owned(),
+            os: "Linux".to_owned(),
+            kernel: "6.1.0".to_owned(),
+            governor: None,
+            kernel_isa: "avx2+fma".to_owned(),
+            actprof_version: "0.1.0".to_owned(),
+            ..HostFacts::default()
+        };
+        let row = Row::from_cell(&cell(), &host, "2026-01-02T03:04:05Z", "local");
+
+        assert_eq!(row.activation, "leaky_relu");
+        assert_eq!(row.params, "alpha=0.2");
+        assert_eq!(row.dtype, "f32");
+        assert_eq!((row.elements, row.threads, row.samples), (1000, 2, 50));
+        assert_eq!(row.target, "local");
+        assert_eq!(row.iterations_per_sample, 64);
+        assert_eq!((row.ci95_low_ns, row.ci95_high_ns), (495.0, 505.0));
+        assert_eq!((row.outliers_mild, row.outliers_severe), (3, 1));
+        // 500 ns for 1000 elements: 0.5 ns each, 2 elements per ns.
+        assert_eq!(row.ns_per_element, 0.5);
+        assert_eq!(row.gelem_per_s, 2.0);
+        assert_eq!(row.host_os, "Linux 6.1.0");
+        assert_eq!(row.governor, "");
+        assert_eq!(row.kernel_isa, "avx2+fma");
+        assert_eq!(row.seed, 7);
+        assert_eq!(row.started_at_utc, "2026-01-02T03:04:05Z");
+    }
+
+    #[test]
+    fn columns_match_the_serialized_field_order() {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let host = HostFacts::default();
+        writer
+            .serialize(Row::from_cell(&cell(), &host, "", "local"))
+            .expect("row serializes");
+        let bytes = writer.into_inner().expect("in-memory writer flushes");
+        let text = String::from_utf8(bytes).expect("csv is UTF-8");
+        let header = text.lines().next().expect("header line");
+        assert_eq!(header, COLUMNS.join(","));
+    }
+
+    #[test]
+    fn host_os_skips_missing_parts() {
+        assert_eq!(join_nonempty("Linux", ""), "Linux");
+        assert_eq!(join_nonempty("", "6.1"), "6.1");
+        assert_eq!(join_nonempty("", ""), "");
+    }
 }
