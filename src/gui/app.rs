@@ -129,8 +129,9 @@ impl ActprofApp {
     /// The app as eframe creates it: state from storage; on first launch (nothing stored)
     /// the default plan runs at once.
     pub fn new(cc: &eframe::CreationContext<'_>) -> Self {
-        let stored: Option<UiState> =
-            cc.storage.and_then(|storage| eframe::get_value(storage, STORAGE_KEY));
+        let stored: Option<UiState> = cc
+            .storage
+            .and_then(|storage| eframe::get_value(storage, STORAGE_KEY));
         let first_launch = stored.is_none();
         Self::with_state(&cc.egui_ctx, stored.unwrap_or_default(), first_launch, true)
     }
@@ -146,7 +147,10 @@ impl ActprofApp {
         theme::apply(ctx, state.theme);
         let (worker, worker_error) = match Worker::spawn(ctx.clone()) {
             Ok(worker) => (Some(worker), None),
-            Err(error) => (None, Some(format!("cannot start the measuring thread: {error}"))),
+            Err(error) => (
+                None,
+                Some(format!("cannot start the measuring thread: {error}")),
+            ),
         };
         let plan_editor = PlanEditor::from_plan(&state.plan);
         Self {
@@ -156,7 +160,10 @@ impl ActprofApp {
             baseline: None,
             host: None,
             run: None,
-            messages: Messages { worker_error, ..Messages::default() },
+            messages: Messages {
+                worker_error,
+                ..Messages::default()
+            },
             plan_editor,
             sort: SortOrder::default(),
             functions_cache: FunctionsCache::default(),
@@ -283,7 +290,10 @@ impl ActprofApp {
             return;
         };
         match event {
-            Event::Started { total_cells, estimated } => {
+            Event::Started {
+                total_cells,
+                estimated,
+            } => {
                 run.total_cells = total_cells;
                 run.estimated = estimated;
             }
@@ -304,7 +314,8 @@ impl ActprofApp {
                     _ => "",
                 };
                 let host = self.host.clone().unwrap_or_default();
-                self.rows.push(Row::from_cell(&result, &host, started_at, LOCAL_TARGET));
+                self.rows
+                    .push(Row::from_cell(&result, &host, started_at, LOCAL_TARGET));
             }
             Event::Warning(warning) => self.messages.run_warnings.push(warning),
             Event::Finished { .. } => {}
@@ -337,8 +348,11 @@ impl ActprofApp {
             Ok(()) => {
                 tracing::info!(path = %path.display(), "report saved");
                 self.messages.report_error = None;
-                self.messages.report_notice =
-                    Some(format!("Exported {} rows to {}", self.rows.len(), path.display()));
+                self.messages.report_notice = Some(format!(
+                    "Exported {} rows to {}",
+                    self.rows.len(),
+                    path.display()
+                ));
             }
             Err(error) => self.messages.report_error = Some(error.to_string()),
         }
@@ -355,8 +369,11 @@ impl ActprofApp {
         match report::csv::read_file(path) {
             Ok(rows) => {
                 self.messages.report_error = None;
-                self.messages.report_notice =
-                    Some(format!("Opened {} rows from {}", rows.len(), path.display()));
+                self.messages.report_notice = Some(format!(
+                    "Opened {} rows from {}",
+                    rows.len(),
+                    path.display()
+                ));
                 self.rows = rows;
                 self.source = ResultsSource::File(path.to_owned());
             }
@@ -368,7 +385,10 @@ impl ActprofApp {
         match report::csv::read_file(path) {
             Ok(rows) => {
                 self.messages.baseline_error = None;
-                self.baseline = Some(Baseline { path: path.to_owned(), rows });
+                self.baseline = Some(Baseline {
+                    path: path.to_owned(),
+                    rows,
+                });
             }
             Err(error) => self.messages.baseline_error = Some(error.to_string()),
         }
@@ -401,8 +421,10 @@ impl ActprofApp {
                 self.messages.profile_notice = Some(format!("Saved {}", path.display()));
             }
             Err(error) => {
-                self.messages.plan_error =
-                    Some(format!("cannot save the profile: {error} ({})", path.display()));
+                self.messages.plan_error = Some(format!(
+                    "cannot save the profile: {error} ({})",
+                    path.display()
+                ));
             }
         }
     }
@@ -480,9 +502,14 @@ impl ActprofApp {
         match &self.source {
             ResultsSource::None => "No results yet: press Run (Ctrl+R)".to_owned(),
             ResultsSource::Run { started_at_utc } => {
-                format!("{} cells from the run started {started_at_utc}", self.rows.len())
+                format!(
+                    "{} cells from the run started {started_at_utc}",
+                    self.rows.len()
+                )
             }
-            ResultsSource::File(path) => format!("{} rows from {}", self.rows.len(), path.display()),
+            ResultsSource::File(path) => {
+                format!("{} rows from {}", self.rows.len(), path.display())
+            }
         }
     }
 }

@@ -25,7 +25,10 @@ pub enum Purpose {
 
 impl Purpose {
     fn is_save(self) -> bool {
-        matches!(self, Purpose::ExportCsv | Purpose::SaveProfile | Purpose::ExportPng)
+        matches!(
+            self,
+            Purpose::ExportCsv | Purpose::SaveProfile | Purpose::ExportPng
+        )
     }
 
     fn filter(self) -> (&'static str, &'static str) {
@@ -67,7 +70,11 @@ impl Dialogs {
     /// portal); `native = false` forces the text fields (tests, headless machines).
     pub fn new(native: bool) -> Self {
         let usable = native && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some();
-        Self { native: usable, pending: None, fallback_notice: None }
+        Self {
+            native: usable,
+            pending: None,
+            fallback_notice: None,
+        }
     }
 
     /// Whether paths are typed into text fields instead of picked in a dialog.
@@ -92,17 +99,24 @@ impl Dialogs {
         }
         let (sender, answer) = sync_channel(1);
         let dialog = build_dialog(purpose, current);
-        let spawned = std::thread::Builder::new().name("actprof-dialog".to_owned()).spawn(
-            move || {
-                let chosen =
-                    if purpose.is_save() { dialog.save_file() } else { dialog.pick_file() };
+        let spawned = std::thread::Builder::new()
+            .name("actprof-dialog".to_owned())
+            .spawn(move || {
+                let chosen = if purpose.is_save() {
+                    dialog.save_file()
+                } else {
+                    dialog.pick_file()
+                };
                 // The app may have closed meanwhile; nobody is left to tell.
                 let _ = sender.send(chosen);
-            },
-        );
+            });
         match spawned {
             Ok(_) => {
-                self.pending = Some(Pending { purpose, opened_at: Instant::now(), answer });
+                self.pending = Some(Pending {
+                    purpose,
+                    opened_at: Instant::now(),
+                    answer,
+                });
                 None
             }
             Err(error) => {
@@ -141,8 +155,9 @@ impl Dialogs {
 fn build_dialog(purpose: Purpose, current: &str) -> rfd::FileDialog {
     let (filter_name, extension) = purpose.filter();
     let current = Path::new(current.trim());
-    let mut dialog =
-        rfd::FileDialog::new().set_title(purpose.title()).add_filter(filter_name, &[extension]);
+    let mut dialog = rfd::FileDialog::new()
+        .set_title(purpose.title())
+        .add_filter(filter_name, &[extension]);
     if let Some(folder) = current.parent().filter(|folder| folder.is_dir()) {
         dialog = dialog.set_directory(folder);
     }
@@ -167,9 +182,14 @@ pub fn file_button(
             let field = egui::TextEdit::singleline(path)
                 .hint_text(format!("path for {label}"))
                 .desired_width(ui.available_width().max(80.0));
-            ui.add(field).on_hover_text(format!("File used by \"{label}\""));
+            ui.add(field)
+                .on_hover_text(format!("File used by \"{label}\""));
         }
-        if clicked { dialogs.request(purpose, path) } else { None }
+        if clicked {
+            dialogs.request(purpose, path)
+        } else {
+            None
+        }
     })
     .inner
 }
@@ -183,7 +203,10 @@ mod tests {
         let mut dialogs = Dialogs::new(false);
         assert!(dialogs.uses_text_fields());
         let answer = dialogs.request(Purpose::OpenCsv, "  reports/a.csv ");
-        assert_eq!(answer, Some((Purpose::OpenCsv, PathBuf::from("reports/a.csv"))));
+        assert_eq!(
+            answer,
+            Some((Purpose::OpenCsv, PathBuf::from("reports/a.csv")))
+        );
         assert_eq!(dialogs.request(Purpose::OpenCsv, "   "), None);
     }
 }

@@ -31,6 +31,10 @@ pub fn run() -> anyhow::Result<()> {
         persist_window: true,
         ..eframe::NativeOptions::default()
     };
-    eframe::run_native(APP_NAME, options, Box::new(|cc| Ok(Box::new(ActprofApp::new(cc)))))
-        .map_err(|error| anyhow::anyhow!("the desktop window failed: {error}"))
+    eframe::run_native(
+        APP_NAME,
+        options,
+        Box::new(|cc| Ok(Box::new(ActprofApp::new(cc)))),
+    )
+    .map_err(|error| anyhow::anyhow!("the desktop window failed: {error}"))
 }

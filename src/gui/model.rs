@@ -190,7 +190,8 @@ impl Grid {
 
     /// The first row measured for `activation` at `elements`.
     pub fn cell<'r>(&self, rows: &'r [Row], activation: &str, elements: u64) -> Option<&'r Row> {
-        rows.iter().find(|row| row.elements == elements && activation_label(row) == activation)
+        rows.iter()
+            .find(|row| row.elements == elements && activation_label(row) == activation)
     }
 }
 
@@ -198,7 +199,7 @@ impl Grid {
 pub fn format_elements(elements: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "G"), (1 << 20, "M"), (1 << 10, "k")];
     for (unit, suffix) in UNITS {
-        if elements >= unit && elements % unit == 0 {
+        if elements >= unit && elements.is_multiple_of(unit) {
             return format!("{}{suffix}", elements / unit);
         }
     }
@@ -263,10 +264,15 @@ pub(crate) mod tests {
     #[test]
     fn throughput_interval_flips_the_time_interval() {
         let rows = [row("tanh", "", 1000, 100.0)];
-        let (low, high) = Metric::GelemPerS.interval(&rows[0], &rows, ErrorBars::P5P95).unwrap();
+        let (low, high) = Metric::GelemPerS
+            .interval(&rows[0], &rows, ErrorBars::P5P95)
+            .expect("a time metric has an interval");
         assert!((low - 1000.0 / 120.0).abs() < 1e-12);
         assert!((high - 1000.0 / 95.0).abs() < 1e-12);
-        assert_eq!(Metric::MaxUlpError.interval(&rows[0], &rows, ErrorBars::Ci95), None);
+        assert_eq!(
+            Metric::MaxUlpError.interval(&rows[0], &rows, ErrorBars::Ci95),
+            None
+        );
     }
 
     #[test]

@@ -17,9 +17,15 @@ pub fn save_region(
         ((points * pixels_per_point).round().max(0.0) as usize).min(limit)
     };
     let (left, right) = (to_pixel(region.min.x, width), to_pixel(region.max.x, width));
-    let (top, bottom) = (to_pixel(region.min.y, height), to_pixel(region.max.y, height));
+    let (top, bottom) = (
+        to_pixel(region.min.y, height),
+        to_pixel(region.max.y, height),
+    );
     if right <= left || bottom <= top {
-        return Err(format!("the chart is not on screen; nothing saved ({})", path.display()));
+        return Err(format!(
+            "the chart is not on screen; nothing saved ({})",
+            path.display()
+        ));
     }
 
     let mut rgba = Vec::with_capacity((right - left) * (bottom - top) * 4);
@@ -29,7 +35,12 @@ pub fn save_region(
         }
     }
     let cropped = image::RgbaImage::from_raw((right - left) as u32, (bottom - top) as u32, rgba)
-        .ok_or_else(|| format!("screenshot size mismatch; nothing saved ({})", path.display()))?;
+        .ok_or_else(|| {
+            format!(
+                "screenshot size mismatch; nothing saved ({})",
+                path.display()
+            )
+        })?;
     cropped
         .save_with_format(path, image::ImageFormat::Png)
         .map_err(|error| format!("cannot write the PNG: {error} ({})", path.display()))

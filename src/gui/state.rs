@@ -68,7 +68,12 @@ pub struct FunctionsState {
 
 impl Default for FunctionsState {
     fn default() -> Self {
-        Self { x_min: -6.0, x_max: 6.0, error_unit: ErrorUnit::Ulp, show_derivative: true }
+        Self {
+            x_min: -6.0,
+            x_max: 6.0,
+            error_unit: ErrorUnit::Ulp,
+            show_derivative: true,
+        }
     }
 }
 
@@ -140,7 +145,11 @@ mod tests {
 
     #[test]
     fn state_round_trips_through_json() {
-        let mut state = UiState { tab: Tab::Report, noise_pct: 5.0, ..UiState::default() };
+        let mut state = UiState {
+            tab: Tab::Report,
+            noise_pct: 5.0,
+            ..UiState::default()
+        };
         state.plan.sizes = vec![1024, 4096];
         let text = serde_json::to_string(&state).expect("serializes");
         let back: UiState = serde_json::from_str(&text).expect("deserializes");

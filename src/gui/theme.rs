@@ -41,7 +41,11 @@ pub fn apply(ctx: &Context, choice: ThemeChoice) {
 
 /// The colour of `fraction` in [0, 1] on the sequential ramp (clamped; NaN gives the low end).
 pub fn ramp(fraction: f64) -> Color32 {
-    let fraction = if fraction.is_nan() { 0.0 } else { fraction.clamp(0.0, 1.0) };
+    let fraction = if fraction.is_nan() {
+        0.0
+    } else {
+        fraction.clamp(0.0, 1.0)
+    };
     let scaled = fraction * (RAMP.len() - 1) as f64;
     let index = (scaled.floor() as usize).min(RAMP.len() - 2);
     let t = (scaled - index as f64) as f32;
@@ -53,7 +57,11 @@ pub fn text_on(background: Color32) -> Color32 {
     let [r, g, b, _] = background.to_array();
     // Rec. 601 luma is enough to pick between two extremes.
     let luma = 0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b);
-    if luma > 140.0 { Color32::BLACK } else { Color32::WHITE }
+    if luma > 140.0 {
+        Color32::BLACK
+    } else {
+        Color32::WHITE
+    }
 }
 
 /// The colour of series number `index`.
@@ -63,17 +71,29 @@ pub fn series(index: usize) -> Color32 {
 
 /// Green for "faster", tuned per mode.
 pub fn faster(dark_mode: bool) -> Color32 {
-    if dark_mode { Color32::from_rgb(90, 200, 120) } else { Color32::from_rgb(0, 130, 60) }
+    if dark_mode {
+        Color32::from_rgb(90, 200, 120)
+    } else {
+        Color32::from_rgb(0, 130, 60)
+    }
 }
 
 /// Red for "slower", tuned per mode.
 pub fn slower(dark_mode: bool) -> Color32 {
-    if dark_mode { Color32::from_rgb(240, 110, 100) } else { Color32::from_rgb(190, 30, 30) }
+    if dark_mode {
+        Color32::from_rgb(240, 110, 100)
+    } else {
+        Color32::from_rgb(190, 30, 30)
+    }
 }
 
 /// Neutral for "no change".
 pub fn unchanged(dark_mode: bool) -> Color32 {
-    if dark_mode { Color32::from_gray(170) } else { Color32::from_gray(90) }
+    if dark_mode {
+        Color32::from_gray(170)
+    } else {
+        Color32::from_gray(90)
+    }
 }
 
 /// Errors shown in place.
@@ -83,7 +103,11 @@ pub fn error(dark_mode: bool) -> Color32 {
 
 /// Warnings (frequency scaling, virtual machine).
 pub fn warning(dark_mode: bool) -> Color32 {
-    if dark_mode { Color32::from_rgb(240, 190, 80) } else { Color32::from_rgb(160, 100, 0) }
+    if dark_mode {
+        Color32::from_rgb(240, 190, 80)
+    } else {
+        Color32::from_rgb(160, 100, 0)
+    }
 }
 
 #[cfg(test)]

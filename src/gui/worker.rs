@@ -69,7 +69,12 @@ impl Worker {
         let thread = std::thread::Builder::new()
             .name(THREAD_NAME.to_owned())
             .spawn(move || serve(&ctx, &command_rx, &event_tx, &worker_cancel))?;
-        Ok(Self { commands: command_tx, events: event_rx, cancel, _thread: thread })
+        Ok(Self {
+            commands: command_tx,
+            events: event_rx,
+            cancel,
+            _thread: thread,
+        })
     }
 
     /// Applies a command. Cancelling takes effect at once through the shared flag, since
@@ -133,6 +138,8 @@ fn serve(
             cancelled = outcome.cancelled,
             "run finished"
         );
-        notify(WorkerEvent::Done { cancelled: outcome.cancelled });
+        notify(WorkerEvent::Done {
+            cancelled: outcome.cancelled,
+        });
     }
 }

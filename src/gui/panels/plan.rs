@@ -41,8 +41,12 @@ impl Kind {
             Activation::LeakyRelu { .. } => Kind::LeakyRelu,
             Activation::Sigmoid => Kind::Sigmoid,
             Activation::Tanh => Kind::Tanh,
-            Activation::Gelu { approximation: GeluApproximation::Erf } => Kind::GeluErf,
-            Activation::Gelu { approximation: GeluApproximation::Tanh } => Kind::GeluTanh,
+            Activation::Gelu {
+                approximation: GeluApproximation::Erf,
+            } => Kind::GeluErf,
+            Activation::Gelu {
+                approximation: GeluApproximation::Tanh,
+            } => Kind::GeluTanh,
             Activation::Swish { .. } => Kind::Swish,
         }
     }
@@ -53,8 +57,12 @@ impl Kind {
             Kind::LeakyRelu => Activation::LeakyRelu { alpha },
             Kind::Sigmoid => Activation::Sigmoid,
             Kind::Tanh => Activation::Tanh,
-            Kind::GeluErf => Activation::Gelu { approximation: GeluApproximation::Erf },
-            Kind::GeluTanh => Activation::Gelu { approximation: GeluApproximation::Tanh },
+            Kind::GeluErf => Activation::Gelu {
+                approximation: GeluApproximation::Erf,
+            },
+            Kind::GeluTanh => Activation::Gelu {
+                approximation: GeluApproximation::Tanh,
+            },
             Kind::Swish => Activation::Swish { beta },
         }
     }
@@ -73,16 +81,27 @@ pub struct PlanEditor {
 impl PlanEditor {
     /// The editor showing `plan`.
     pub fn from_plan(plan: &crate::harness::Plan) -> Self {
-        let alpha = plan.activations.iter().find_map(|activation| match activation {
-            Activation::LeakyRelu { alpha } => Some(*alpha),
-            _ => None,
-        });
-        let beta = plan.activations.iter().find_map(|activation| match activation {
-            Activation::Swish { beta } => Some(*beta),
-            _ => None,
-        });
+        let alpha = plan
+            .activations
+            .iter()
+            .find_map(|activation| match activation {
+                Activation::LeakyRelu { alpha } => Some(*alpha),
+                _ => None,
+            });
+        let beta = plan
+            .activations
+            .iter()
+            .find_map(|activation| match activation {
+                Activation::Swish { beta } => Some(*beta),
+                _ => None,
+            });
         Self {
-            sizes_text: plan.sizes.iter().map(|&size| format_size(size)).collect::<Vec<_>>().join(", "),
+            sizes_text: plan
+                .sizes
+                .iter()
+                .map(|&size| format_size(size))
+                .collect::<Vec<_>>()
+                .join(", "),
             sizes_error: None,
             alpha: alpha.unwrap_or(DEFAULT_LEAKY_ALPHA),
             beta: beta.unwrap_or(1.0),
@@ -112,18 +131,25 @@ fn activations_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
     let editor = &mut app.plan_editor;
     let mut changed = false;
     for (kind, label) in KINDS {
-        let mut checked = plan.activations.iter().any(|activation| Kind::of(activation) == kind);
+        let mut checked = plan
+            .activations
+            .iter()
+            .any(|activation| Kind::of(activation) == kind);
         ui.horizontal(|ui| {
             changed |= ui.checkbox(&mut checked, label).changed();
             match kind {
                 Kind::LeakyRelu => {
                     let name = ui.label("alpha");
-                    let slope = egui::DragValue::new(&mut editor.alpha).speed(0.001).range(-10.0..=10.0);
+                    let slope = egui::DragValue::new(&mut editor.alpha)
+                        .speed(0.001)
+                        .range(-10.0..=10.0);
                     changed |= ui.add(slope).labelled_by(name.id).changed();
                 }
                 Kind::Swish => {
                     let name = ui.label("beta");
-                    let drag = egui::DragValue::new(&mut editor.beta).speed(0.01).range(0.01..=20.0);
+                    let drag = egui::DragValue::new(&mut editor.beta)
+                        .speed(0.01)
+                        .range(0.01..=20.0);
                     changed |= ui.add(drag).labelled_by(name.id).changed();
                 }
                 _ => {}
@@ -187,19 +213,25 @@ fn parse_sizes(text: &str) -> Result<Vec<usize>, String> {
 
 fn timing_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
     let plan = &mut app.state.plan;
-    egui::Grid::new("plan-timing").num_columns(2).show(ui, |ui| {
-        let name = ui.label("Threads");
-        ui.add(egui::DragValue::new(&mut plan.threads).range(1..=1024)).labelled_by(name.id);
-        ui.end_row();
+    egui::Grid::new("plan-timing")
+        .num_columns(2)
+        .show(ui, |ui| {
+            let name = ui.label("Threads");
+            ui.add(egui::DragValue::new(&mut plan.threads).range(1..=1024))
+                .labelled_by(name.id);
+            ui.end_row();
 
-        let name = ui.label("Min time per cell");
-        let mut ms = plan.min_time.as_secs_f64() * 1e3;
-        let drag = egui::DragValue::new(&mut ms).range(MIN_TIME_RANGE_MS).suffix(" ms").speed(5.0);
-        if ui.add(drag).labelled_by(name.id).changed() {
-            plan.min_time = Duration::from_secs_f64(ms / 1e3);
-        }
-        ui.end_row();
-    });
+            let name = ui.label("Min time per cell");
+            let mut ms = plan.min_time.as_secs_f64() * 1e3;
+            let drag = egui::DragValue::new(&mut ms)
+                .range(MIN_TIME_RANGE_MS)
+                .suffix(" ms")
+                .speed(5.0);
+            if ui.add(drag).labelled_by(name.id).changed() {
+                plan.min_time = Duration::from_secs_f64(ms / 1e3);
+            }
+            ui.end_row();
+        });
     let cells = plan.cells().len();
     ui.label(format!(
         "{cells} cells, about {:.1} s",
@@ -211,13 +243,25 @@ fn run_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
     let dark = ui.visuals().dark_mode;
     match &app.run {
         None => {
-            if ui.button("Run").on_hover_text("Measure the plan (Ctrl+R)").clicked() {
+            if ui
+                .button("Run")
+                .on_hover_text("Measure the plan (Ctrl+R)")
+                .clicked()
+            {
                 actions.push(Action::Run);
             }
         }
         Some(run) => {
-            let label = if run.cancelling { "Cancelling…" } else { "Cancel" };
-            if ui.button(label).on_hover_text("Stop after the current cell (Esc)").clicked() {
+            let label = if run.cancelling {
+                "Cancelling…"
+            } else {
+                "Cancel"
+            };
+            if ui
+                .button(label)
+                .on_hover_text("Stop after the current cell (Esc)")
+                .clicked()
+            {
                 actions.push(Action::Cancel);
             }
             let text = format!(
@@ -227,7 +271,11 @@ fn run_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
                 run.remaining().as_secs_f64().ceil()
             );
             // No animation: the bar redraws only when progress arrives.
-            ui.add(egui::ProgressBar::new(run.fraction() as f32).text(text).animate(false));
+            ui.add(
+                egui::ProgressBar::new(run.fraction() as f32)
+                    .text(text)
+                    .animate(false),
+            );
             if let Some(current) = &run.current {
                 ui.label(format!("Measuring {current}"));
             }
@@ -247,9 +295,25 @@ fn run_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
 fn profile_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
     ui.label("Profile (TOML, usually in profiles/)");
     let path = &mut app.state.profile_path;
-    let loaded = file_button(ui, &mut app.dialogs, "Load profile", Purpose::LoadProfile, path);
-    let saved = file_button(ui, &mut app.dialogs, "Save profile", Purpose::SaveProfile, path);
-    actions.extend(loaded.or(saved).map(|(purpose, path)| Action::Chosen(purpose, path)));
+    let loaded = file_button(
+        ui,
+        &mut app.dialogs,
+        "Load profile",
+        Purpose::LoadProfile,
+        path,
+    );
+    let saved = file_button(
+        ui,
+        &mut app.dialogs,
+        "Save profile",
+        Purpose::SaveProfile,
+        path,
+    );
+    actions.extend(
+        loaded
+            .or(saved)
+            .map(|(purpose, path)| Action::Chosen(purpose, path)),
+    );
     if let Some(notice) = &app.messages.profile_notice {
         ui.label(notice);
     }
@@ -269,15 +333,24 @@ mod tests {
 
     #[test]
     fn toggling_keeps_report_order_and_parameters() {
-        let mut plan = crate::harness::Plan::default();
-        plan.activations = vec![Activation::Tanh];
+        let mut plan = crate::harness::Plan {
+            activations: vec![Activation::Tanh],
+            ..crate::harness::Plan::default()
+        };
         set_kind(&mut plan, Kind::LeakyRelu, true, 0.2, 1.0);
         set_kind(&mut plan, Kind::Relu, true, 0.2, 1.0);
         assert_eq!(
             plan.activations,
-            [Activation::Relu, Activation::LeakyRelu { alpha: 0.2 }, Activation::Tanh]
+            [
+                Activation::Relu,
+                Activation::LeakyRelu { alpha: 0.2 },
+                Activation::Tanh
+            ]
         );
         set_kind(&mut plan, Kind::Tanh, false, 0.2, 1.0);
-        assert_eq!(plan.activations, [Activation::Relu, Activation::LeakyRelu { alpha: 0.2 }]);
+        assert_eq!(
+            plan.activations,
+            [Activation::Relu, Activation::LeakyRelu { alpha: 0.2 }]
+        );
     }
 }

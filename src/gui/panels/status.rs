@@ -10,8 +10,9 @@ pub fn status_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
     ui.horizontal_wrapped(|ui| {
         match &app.host {
             Some(host) => {
-                let physical =
-                    host.physical_cores.map_or_else(|| "?".to_owned(), |cores| cores.to_string());
+                let physical = host
+                    .physical_cores
+                    .map_or_else(|| "?".to_owned(), |cores| cores.to_string());
                 ui.label(format!(
                     "CPU: {} | cores: {physical} physical, {} logical | kernel ISA: {} | \
                      governor: {} | VM: {}",
@@ -30,7 +31,10 @@ pub fn status_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
         theme_ui(ui, app);
     });
 
-    let few_cores = app.host.as_ref().is_some_and(|host| host.logical_cores <= 2);
+    let few_cores = app
+        .host
+        .as_ref()
+        .is_some_and(|host| host.logical_cores <= 2);
     if app.is_running() && few_cores {
         ui.label(format!(
             "UI repaints only on progress while measuring ({} cores shared)",
@@ -39,7 +43,7 @@ pub fn status_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
     }
     let host_warnings = app.host.iter().flat_map(|host| host.warnings.iter());
     for warning in host_warnings.chain(&app.messages.run_warnings) {
-        ui.colored_label(theme::warning(dark), format!("⚠ {warning}"));
+        ui.colored_label(theme::warning(dark), format!("Warning: {warning}"));
     }
 }
 

@@ -4,7 +4,7 @@
 use egui_plot::{Bar, BarChart, GridMark, Legend, Line, Plot, PlotPoints};
 
 use crate::report::Row;
-use crate::report::compare::{Verdict, compare};
+use crate::report::compare::{Comparison, Verdict, compare};
 
 use super::super::app::{Action, ActprofApp};
 use super::super::dialogs::{Purpose, file_button};
@@ -14,15 +14,6 @@ use super::{export_png_ui, metric_ui, no_results_ui};
 
 /// Share of a size group's width taken by its bars (the rest separates groups).
 const GROUP_FILL: f64 = 0.8;
-
-/// The label of a verdict, as shown in the table.
-pub fn verdict_label(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Faster => "faster",
-        Verdict::Slower => "slower",
-        Verdict::NoChange => "no change",
-    }
-}
 
 /// The Compare tab.
 pub fn compare_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
@@ -84,7 +75,12 @@ fn chart_ui(ui: &mut egui::Ui, app: &ActprofApp, height: f32) -> egui::Rect {
                     let interval = metric.interval(row, rows, bars_kind);
                     let x = group as f64 - GROUP_FILL / 2.0 + width * (index as f64 + 0.5);
                     let text = bar_text(activation, elements, value, interval, metric, bars_kind);
-                    Some(PlacedBar { x, value, interval, text })
+                    Some(PlacedBar {
+                        x,
+                        value,
+                        interval,
+                        text,
+                    })
                 })
                 .collect();
             (activation.clone(), bars)
@@ -97,8 +93,18 @@ fn chart_ui(ui: &mut egui::Ui, app: &ActprofApp, height: f32) -> egui::Rect {
         .flat_map(|(_, bars)| bars.iter().map(|bar| bar.value))
         .filter(|value| *value > 0.0)
         .fold(f64::INFINITY, f64::min);
-    let floor = if log && smallest.is_finite() { smallest.log10().floor() } else { 0.0 };
-    let to_plot = move |value: f64| if log { value.max(f64::MIN_POSITIVE).log10() } else { value };
+    let floor = if log && smallest.is_finite() {
+        smallest.log10().floor()
+    } else {
+        0.0
+    };
+    let to_plot = move |value: f64| {
+        if log {
+            value.max(f64::MIN_POSITIVE).log10()
+        } else {
+            value
+        }
+    };
 
     let groups = grid.sizes.len();
     let sizes = grid.sizes.clone();
@@ -112,7 +118,11 @@ fn chart_ui(ui: &mut egui::Ui, app: &ActprofApp, height: f32) -> egui::Rect {
             .unwrap_or_default()
     };
     let y_formatter = move |mark: GridMark, _range: &std::ops::RangeInclusive<f64>| {
-        if log { format_number(10f64.powf(mark.value)) } else { format_number(mark.value) }
+        if log {
+            format_number(10f64.powf(mark.value))
+        } else {
+            format_number(mark.value)
+        }
     };
     let y_label = if log {
         format!("{} (log scale)", metric.label())
@@ -128,7 +138,12 @@ fn chart_ui(ui: &mut egui::Ui, app: &ActprofApp, height: f32) -> egui::Rect {
         .x_axis_formatter(x_formatter)
         .y_axis_formatter(y_formatter)
         .x_grid_spacer(move |_input| {
-            (0..groups).map(|group| GridMark { value: group as f64, step_size: 1.0 }).collect()
+            (0..groups)
+                .map(|group| GridMark {
+                    value: group as f64,
+                    step_size: 1.0,
+                })
+                .collect()
         })
         .allow_scroll(false)
         .show(ui, |plot_ui| {
@@ -185,7 +200,11 @@ fn bar_text(
     metric: Metric,
     bars: ErrorBars,
 ) -> String {
-    let mut text = format!("{activation} × {}\n{}", format_elements(elements), metric.format(value));
+    let mut text = format!(
+        "{activation} × {}\n{}",
+        format_elements(elements),
+        metric.format(value)
+    );
     if let Some((low, high)) = interval {
         text.push_str(&format!(
             "\n{}: {} – {}",
@@ -201,10 +220,13 @@ fn baseline_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action
     let dark = ui.visuals().dark_mode;
     ui.horizontal_wrapped(|ui| {
         let name = ui.label("Noise threshold");
-        let drag = egui::DragValue::new(&mut app.state.noise_pct).range(0.0..=100.0).suffix(" %").speed(0.1);
-        ui.add(drag).labelled_by(name.id).on_hover_text(
-            "Changes of the median smaller than this count as \"no change\"",
-        );
+        let drag = egui::DragValue::new(&mut app.state.noise_pct)
+            .range(0.0..=100.0)
+            .suffix(" %")
+            .speed(0.1);
+        ui.add(drag)
+            .labelled_by(name.id)
+            .on_hover_text("Changes of the median smaller than this count as \"no change\"");
     });
     let chosen = file_button(
         ui,
@@ -221,38 +243,89 @@ fn baseline_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action
         ui.label("Load an earlier report to see, per cell, whether this run is faster or slower.");
         return;
     };
-    ui.label(format!("Baseline: {} ({} rows)", baseline.path.display(), baseline.rows.len()));
+    ui.label(format!(
+        "Baseline: {} ({} rows)",
+        baseline.path.display(),
+        baseline.rows.len()
+    ));
     comparison_table_ui(ui, &app.rows, &baseline.rows, app.state.noise_pct, dark);
 }
 
-fn comparison_table_ui(ui: &mut egui::Ui, current: &[Row], baseline: &[Row], noise_pct: f64, dark: bool) {
-    let matches = compare(baseline, current, noise_pct / 100.0);
-    if matches.is_empty() {
-        ui.label("No cell of this run matches a baseline cell (same activation, parameters, dtype, elements, threads, target).");
+fn comparison_table_ui(
+    ui: &mut egui::Ui,
+    current: &[Row],
+    baseline: &[Row],
+    noise_pct: f64,
+    dark: bool,
+) {
+    let report = match compare(baseline, current, noise_pct / 100.0) {
+        Ok(report) => report,
+        Err(error) => {
+            ui.colored_label(theme::error(dark), error.to_string());
+            return;
+        }
+    };
+    ui.label(format!(
+        "{} faster, {} slower, {} no change; {} cells only in the baseline, {} only in this run",
+        report.count(Verdict::Faster),
+        report.count(Verdict::Slower),
+        report.count(Verdict::NoChange),
+        report.only_in_base.len(),
+        report.only_in_new.len(),
+    ));
+    if report.comparisons.is_empty() {
+        ui.label(
+            "No cell matches: cells match on activation, parameters, dtype, elements, threads \
+             and target.",
+        );
         return;
     }
-    egui::ScrollArea::vertical().id_salt("comparison").show(ui, |ui| {
-        egui::Grid::new("comparison-table").striped(true).num_columns(7).show(ui, |ui| {
-            for header in ["Activation", "Elements", "Baseline median", "Current median", "Ratio (current / baseline)", "Change", "Verdict"] {
-                ui.strong(header);
-            }
-            ui.end_row();
-            for matched in &matches {
-                ui.label(&matched.activation);
-                ui.label(format_elements(matched.elements));
-                ui.label(format!("{} ns", format_number(matched.baseline_ns)));
-                ui.label(format!("{} ns", format_number(matched.current_ns)));
-                ui.label(format!("{:.3}×", matched.comparison.ratio));
-                ui.label(format!("{:+.1} %", matched.comparison.change_pct));
-                let verdict = matched.comparison.verdict;
-                let colour = match verdict {
-                    Verdict::Faster => theme::faster(dark),
-                    Verdict::Slower => theme::slower(dark),
-                    Verdict::NoChange => theme::unchanged(dark),
-                };
-                ui.colored_label(colour, verdict_label(verdict));
-                ui.end_row();
-            }
+    let headers = [
+        "Activation",
+        "Elements",
+        "Threads",
+        "Baseline median",
+        "Current median",
+        "Ratio (current / baseline)",
+        "Change",
+        "Verdict",
+    ];
+    egui::ScrollArea::vertical()
+        .id_salt("comparison")
+        .show(ui, |ui| {
+            egui::Grid::new("comparison-table")
+                .striped(true)
+                .num_columns(headers.len())
+                .show(ui, |ui| {
+                    for header in headers {
+                        ui.strong(header);
+                    }
+                    ui.end_row();
+                    for comparison in &report.comparisons {
+                        comparison_row_ui(ui, comparison, dark);
+                    }
+                });
         });
-    });
+}
+
+fn comparison_row_ui(ui: &mut egui::Ui, comparison: &Comparison, dark: bool) {
+    let key = &comparison.key;
+    if key.params.is_empty() {
+        ui.label(&key.activation);
+    } else {
+        ui.label(format!("{}:{}", key.activation, key.params));
+    }
+    ui.label(format_elements(key.elements));
+    ui.label(key.threads.to_string());
+    ui.label(format!("{} ns", format_number(comparison.base_median_ns)));
+    ui.label(format!("{} ns", format_number(comparison.new_median_ns)));
+    ui.label(format!("{:.3}×", comparison.ratio));
+    ui.label(format!("{:+.1} %", comparison.change_pct));
+    let colour = match comparison.verdict {
+        Verdict::Faster => theme::faster(dark),
+        Verdict::Slower => theme::slower(dark),
+        Verdict::NoChange => theme::unchanged(dark),
+    };
+    ui.colored_label(colour, comparison.verdict.label());
+    ui.end_row();
 }

@@ -40,7 +40,10 @@ impl FunctionsCache {
     pub fn curves(&mut self, activations: &[Activation], x_min: f64, x_max: f64) -> &[Curves] {
         let key = (activations.to_vec(), x_min, x_max);
         if self.key.as_ref() != Some(&key) {
-            self.curves = activations.iter().map(|&a| compute(a, x_min, x_max)).collect();
+            self.curves = activations
+                .iter()
+                .map(|&a| compute(a, x_min, x_max))
+                .collect();
             self.key = Some(key);
         }
         &self.curves
@@ -51,18 +54,29 @@ impl FunctionsCache {
 /// its derivative, and the error of the f32 kernel against the reference.
 pub fn compute(activation: Activation, x_min: f64, x_max: f64) -> Curves {
     let step = (x_max - x_min) / (POINTS - 1) as f64;
-    let xs: Vec<f32> = (0..POINTS).map(|i| (x_min + step * i as f64) as f32).collect();
+    let xs: Vec<f32> = (0..POINTS)
+        .map(|i| (x_min + step * i as f64) as f32)
+        .collect();
     let mut kernel = vec![0.0_f32; xs.len()];
     kernels::apply(activation, &xs, &mut kernel);
 
-    let mut curves = Curves { label: activation.spec(), ..Curves::default() };
+    let mut curves = Curves {
+        label: activation.spec(),
+        ..Curves::default()
+    };
     for (&x, &got) in xs.iter().zip(&kernel) {
         let x = f64::from(x);
         let exact = reference::eval(activation, x);
         curves.value.push(PlotPoint::new(x, exact));
-        curves.derivative.push(PlotPoint::new(x, reference::derivative(activation, x)));
-        curves.ulp_error.push(PlotPoint::new(x, ulp_error(got, exact)));
-        curves.abs_error.push(PlotPoint::new(x, (f64::from(got) - exact).abs()));
+        curves
+            .derivative
+            .push(PlotPoint::new(x, reference::derivative(activation, x)));
+        curves
+            .ulp_error
+            .push(PlotPoint::new(x, ulp_error(got, exact)));
+        curves
+            .abs_error
+            .push(PlotPoint::new(x, (f64::from(got) - exact).abs()));
     }
     curves
 }
@@ -78,25 +92,31 @@ pub fn functions_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<A
         ui.label("Tick at least one activation in the plan to plot it.");
         return;
     }
-    let curves = app.functions_cache.curves(&app.state.plan.activations, settings.x_min, settings.x_max);
-    let link = egui::Id::new("functions-x");
+    let curves =
+        app.functions_cache
+            .curves(&app.state.plan.activations, settings.x_min, settings.x_max);
+    let link = egui::Id::unique("functions-x");
     let half = ((ui.available_height() - 40.0) / 2.0).max(150.0);
 
-    ui.label("f(x) (solid) and f′(x) (dashed), f64 reference");
+    ui.label("f(x) (solid) and f'(x) (dashed), f64 reference");
     let top = Plot::new("functions-values")
         .height(half)
         .legend(Legend::default())
         .x_axis_label("x")
-        .y_axis_label("f(x), f′(x)")
+        .y_axis_label("f(x), f'(x)")
         .link_axis(link, [true, false])
         .link_cursor(link, [true, false])
         .label_formatter(|hover| readout(hover, "y"))
         .show(ui, |plot_ui| {
             for (index, curve) in curves.iter().enumerate() {
                 let colour = theme::series(index);
-                plot_ui.line(Line::new(curve.label.clone(), curve.value.as_slice()).color(colour).width(2.0));
+                plot_ui.line(
+                    Line::new(curve.label.clone(), curve.value.as_slice())
+                        .color(colour)
+                        .width(2.0),
+                );
                 if settings.show_derivative {
-                    let name = format!("{}′", curve.label);
+                    let name = format!("{}'", curve.label);
                     let line = Line::new(name, curve.derivative.as_slice())
                         .color(colour)
                         .style(LineStyle::dashed_dense());
@@ -109,7 +129,9 @@ pub fn functions_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<A
         ErrorUnit::Ulp => ("ULP", "|kernel − reference| (ULP of f32)"),
         ErrorUnit::Absolute => ("abs", "|kernel − reference| (absolute)"),
     };
-    ui.label(format!("Error of the f32 kernel vs the f64 reference, in {unit}"));
+    ui.label(format!(
+        "Error of the f32 kernel vs the f64 reference, in {unit}"
+    ));
     let bottom = Plot::new("functions-error")
         .height(half)
         .legend(Legend::default())
@@ -134,13 +156,17 @@ fn range_ui(ui: &mut egui::Ui, settings: &mut FunctionsState) {
     ui.horizontal_wrapped(|ui| {
         let name = ui.label("x from");
         let max = settings.x_max - MIN_SPAN;
-        let drag = egui::DragValue::new(&mut settings.x_min).range(-1000.0..=max).speed(0.1);
+        let drag = egui::DragValue::new(&mut settings.x_min)
+            .range(-1000.0..=max)
+            .speed(0.1);
         ui.add(drag).labelled_by(name.id);
         let name = ui.label("to");
         let min = settings.x_min + MIN_SPAN;
-        let drag = egui::DragValue::new(&mut settings.x_max).range(min..=1000.0).speed(0.1);
+        let drag = egui::DragValue::new(&mut settings.x_max)
+            .range(min..=1000.0)
+            .speed(0.1);
         ui.add(drag).labelled_by(name.id);
-        ui.checkbox(&mut settings.show_derivative, "Show f′(x)");
+        ui.checkbox(&mut settings.show_derivative, "Show f'(x)");
         ui.separator();
         ui.label("Error in:");
         ui.selectable_value(&mut settings.error_unit, ErrorUnit::Ulp, "ULP");
@@ -151,14 +177,20 @@ fn range_ui(ui: &mut egui::Ui, settings: &mut FunctionsState) {
 /// Hover text: the curve, x and its value.
 fn readout(hover: &HoverPosition<'_>, unit: &str) -> Option<String> {
     match hover {
-        HoverPosition::NearDataPoint { plot_name, position, .. } => Some(format!(
+        HoverPosition::NearDataPoint {
+            plot_name,
+            position,
+            ..
+        } => Some(format!(
             "{plot_name}\nx = {}\n{unit} = {}",
             format_number(position.x),
             format_number(position.y)
         )),
-        HoverPosition::Elsewhere { position } => {
-            Some(format!("x = {}\ny = {}", format_number(position.x), format_number(position.y)))
-        }
+        HoverPosition::Elsewhere { position } => Some(format!(
+            "x = {}\ny = {}",
+            format_number(position.x),
+            format_number(position.y)
+        )),
     }
 }
 
@@ -182,7 +214,10 @@ mod tests {
     fn cache_recomputes_only_when_the_range_changes() {
         let mut cache = FunctionsCache::default();
         let first = cache.curves(&[Activation::Tanh], -1.0, 1.0).to_vec();
-        assert_eq!(cache.curves(&[Activation::Tanh], -1.0, 1.0), first.as_slice());
+        assert_eq!(
+            cache.curves(&[Activation::Tanh], -1.0, 1.0),
+            first.as_slice()
+        );
         let wider = cache.curves(&[Activation::Tanh], -2.0, 2.0);
         assert_eq!(wider[0].value[0].x, -2.0);
     }

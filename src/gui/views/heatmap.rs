@@ -20,7 +20,10 @@ const LOG_COLOUR_RATIO: f64 = 20.0;
 /// The accessible label of a heatmap cell: `heatmap cell gelu 64k: 0.412 ns/element`.
 pub fn cell_label(activation: &str, elements: u64, value: Option<f64>, metric: Metric) -> String {
     let shown = value.map_or_else(|| "not available".to_owned(), |value| metric.format(value));
-    format!("heatmap cell {activation} {}: {shown}", format_elements(elements))
+    format!(
+        "heatmap cell {activation} {}: {shown}",
+        format_elements(elements)
+    )
 }
 
 /// How values map to colours.
@@ -48,7 +51,11 @@ impl ColourScale {
         } else {
             (value, self.low, self.high)
         };
-        if high > low { (value - low) / (high - low) } else { 0.5 }
+        if high > low {
+            (value - low) / (high - low)
+        } else {
+            0.5
+        }
     }
 }
 
@@ -74,7 +81,10 @@ pub fn heatmap_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Act
         .map(|activation| {
             grid.sizes
                 .iter()
-                .map(|&size| grid.cell(rows, activation, size).and_then(|r| metric.value(r, rows)))
+                .map(|&size| {
+                    grid.cell(rows, activation, size)
+                        .and_then(|r| metric.value(r, rows))
+                })
                 .collect()
         })
         .collect();
@@ -86,7 +96,10 @@ pub fn heatmap_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Act
     let chart = egui::ScrollArea::both()
         .show(ui, |ui| {
             ui.vertical(|ui| {
-                ui.label(format!("{} per activation and tensor length", metric.label()));
+                ui.label(format!(
+                    "{} per activation and tensor length",
+                    metric.label()
+                ));
                 grid_ui(ui, &grid, &values, rows, metric, &scale);
                 ui.add_space(8.0);
                 legend_ui(ui, metric, &scale);
@@ -126,8 +139,18 @@ fn grid_ui(
         ui.visuals().weak_text_color(),
     );
     for (column, &elements) in grid.sizes.iter().enumerate() {
-        let centre = origin + vec2(LABEL_WIDTH + cell_width * (column as f32 + 0.5), ROW_HEIGHT / 2.0);
-        painter.text(centre, Align2::CENTER_CENTER, format_elements(elements), font.clone(), text_colour);
+        let centre = origin
+            + vec2(
+                LABEL_WIDTH + cell_width * (column as f32 + 0.5),
+                ROW_HEIGHT / 2.0,
+            );
+        painter.text(
+            centre,
+            Align2::CENTER_CENTER,
+            format_elements(elements),
+            font.clone(),
+            text_colour,
+        );
     }
 
     for (row_index, activation) in grid.activations.iter().enumerate() {
@@ -141,22 +164,37 @@ fn grid_ui(
         );
         for (column, &elements) in grid.sizes.iter().enumerate() {
             let left = origin.x + LABEL_WIDTH + cell_width * column as f32;
-            let rect = Rect::from_min_size(pos2(left, top), vec2(cell_width, ROW_HEIGHT)).shrink(1.0);
+            let rect =
+                Rect::from_min_size(pos2(left, top), vec2(cell_width, ROW_HEIGHT)).shrink(1.0);
             let value = values[row_index][column];
-            let fill = value.map_or(ui.visuals().faint_bg_color, |v| theme::ramp(scale.fraction(v)));
+            let fill = value.map_or(ui.visuals().faint_bg_color, |v| {
+                theme::ramp(scale.fraction(v))
+            });
             painter.rect_filled(rect, 2.0, fill);
             let text = value.map_or_else(|| "—".to_owned(), format_number);
-            painter.text(rect.center(), Align2::CENTER_CENTER, text, font.clone(), theme::text_on(fill));
+            painter.text(
+                rect.center(),
+                Align2::CENTER_CENTER,
+                text,
+                font.clone(),
+                theme::text_on(fill),
+            );
 
-            let id = ui.id().with(("heatmap-cell", row_index, column));
+            let id = ui.scope_id().with(("heatmap-cell", row_index, column));
             let response = ui.interact(rect, id, Sense::hover());
             let label = cell_label(activation, elements, value, metric);
             response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &label));
             if response.hovered() {
-                painter.rect_stroke(rect, 2.0, Stroke::new(2.0, text_colour), egui::StrokeKind::Inside);
+                painter.rect_stroke(
+                    rect,
+                    2.0,
+                    Stroke::new(2.0, text_colour),
+                    egui::StrokeKind::Inside,
+                );
             }
             let row = grid.cell(rows, activation, elements);
-            response.on_hover_ui(|ui| cell_tooltip_ui(ui, activation, elements, row, value, metric));
+            response
+                .on_hover_ui(|ui| cell_tooltip_ui(ui, activation, elements, row, value, metric));
         }
     }
 }
@@ -169,7 +207,10 @@ fn cell_tooltip_ui(
     value: Option<f64>,
     metric: Metric,
 ) {
-    ui.strong(format!("{activation} × {} ({elements} elements)", format_elements(elements)));
+    ui.strong(format!(
+        "{activation} × {} ({elements} elements)",
+        format_elements(elements)
+    ));
     let Some(row) = row else {
         ui.label("Not measured.");
         return;
@@ -183,15 +224,26 @@ fn cell_tooltip_ui(
             ui.label(text);
             ui.end_row();
         };
-        line("median", format!("{} ns/call", format_number(row.median_ns)));
+        line(
+            "median",
+            format!("{} ns/call", format_number(row.median_ns)),
+        );
         line(
             "95% CI of median",
-            format!("{} – {} ns", format_number(row.ci95_low_ns), format_number(row.ci95_high_ns)),
+            format!(
+                "{} – {} ns",
+                format_number(row.ci95_low_ns),
+                format_number(row.ci95_high_ns)
+            ),
         );
         line("MAD (×1.4826)", format!("{} ns", format_number(row.mad_ns)));
         line(
             "p5 / p95",
-            format!("{} / {} ns", format_number(row.p5_ns), format_number(row.p95_ns)),
+            format!(
+                "{} / {} ns",
+                format_number(row.p5_ns),
+                format_number(row.p95_ns)
+            ),
         );
         line(
             "outliers (Tukey)",
@@ -201,11 +253,21 @@ fn cell_tooltip_ui(
             "samples",
             format!("{} × {} calls", row.samples, row.iterations_per_sample),
         );
-        line("time per element", format!("{} ns", format_number(row.ns_per_element)));
-        line("throughput", format!("{} Gelem/s", format_number(row.gelem_per_s)));
+        line(
+            "time per element",
+            format!("{} ns", format_number(row.ns_per_element)),
+        );
+        line(
+            "throughput",
+            format!("{} Gelem/s", format_number(row.gelem_per_s)),
+        );
         line(
             "max error",
-            format!("{} ULP ({} abs)", format_number(row.max_ulp_error), format_number(row.max_abs_error)),
+            format!(
+                "{} ULP ({} abs)",
+                format_number(row.max_ulp_error),
+                format_number(row.max_abs_error)
+            ),
         );
         line("threads", row.threads.to_string());
     });
@@ -227,8 +289,16 @@ fn legend_ui(ui: &mut egui::Ui, metric: Metric, scale: &ColourScale) {
             painter.rect_filled(slice, 0.0, theme::ramp(i as f64 / (STEPS - 1) as f64));
         }
         ui.label(metric.format(scale.high));
-        let direction = if metric.higher_is_better() { "higher is better" } else { "lower is better" };
-        let mapping = if scale.log { "log colour scale" } else { "linear colour scale" };
+        let direction = if metric.higher_is_better() {
+            "higher is better"
+        } else {
+            "lower is better"
+        };
+        let mapping = if scale.log {
+            "log colour scale"
+        } else {
+            "linear colour scale"
+        };
         ui.weak(format!("({mapping}; {direction})"));
     });
 }

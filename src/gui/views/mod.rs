@@ -12,18 +12,25 @@ use super::theme;
 
 /// The metric picker shared by the Heatmap and Compare views.
 fn metric_ui(ui: &mut egui::Ui, metric: &mut Metric) {
-    egui::ComboBox::from_label("Metric").selected_text(metric.label()).show_ui(ui, |ui| {
-        for choice in Metric::ALL {
-            ui.selectable_value(metric, choice, choice.label());
-        }
-    });
+    egui::ComboBox::from_label("Metric")
+        .selected_text(metric.label())
+        .show_ui(ui, |ui| {
+            for choice in Metric::ALL {
+                ui.selectable_value(metric, choice, choice.label());
+            }
+        });
 }
 
 /// "Export PNG" with its path, and the outcome of the last export.
 fn export_png_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
     let dark = ui.visuals().dark_mode;
-    let chosen =
-        file_button(ui, &mut app.dialogs, "Export PNG", Purpose::ExportPng, &mut app.state.png_path);
+    let chosen = file_button(
+        ui,
+        &mut app.dialogs,
+        "Export PNG",
+        Purpose::ExportPng,
+        &mut app.state.png_path,
+    );
     actions.extend(chosen.map(|(purpose, path)| Action::Chosen(purpose, path)));
     if let Some(error) = &app.messages.chart_error {
         ui.colored_label(theme::error(dark), error);

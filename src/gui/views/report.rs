@@ -72,7 +72,11 @@ impl Column {
             Column::Threads => row.threads.to_string(),
             Column::Median => format_number(row.median_ns),
             Column::Ci95 => {
-                format!("{} – {}", format_number(row.ci95_low_ns), format_number(row.ci95_high_ns))
+                format!(
+                    "{} – {}",
+                    format_number(row.ci95_low_ns),
+                    format_number(row.ci95_high_ns)
+                )
             }
             Column::Mad => format_number(row.mad_ns),
             Column::P5 => format_number(row.p5_ns),
@@ -120,7 +124,10 @@ impl SortOrder {
         if self.column == Some(column) {
             self.descending = !self.descending;
         } else {
-            *self = SortOrder { column: Some(column), descending: false };
+            *self = SortOrder {
+                column: Some(column),
+                descending: false,
+            };
         }
     }
 
@@ -130,7 +137,11 @@ impl SortOrder {
         if let Some(column) = self.column {
             indices.sort_by(|&a, &b| {
                 let order = column.order(&rows[a], &rows[b]);
-                if self.descending { order.reverse() } else { order }
+                if self.descending {
+                    order.reverse()
+                } else {
+                    order
+                }
             });
         }
         indices
@@ -143,7 +154,11 @@ pub fn report_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Acti
     let path = &mut app.state.csv_path;
     let exported = file_button(ui, &mut app.dialogs, "Export CSV", Purpose::ExportCsv, path);
     let opened = file_button(ui, &mut app.dialogs, "Open CSV", Purpose::OpenCsv, path);
-    actions.extend(exported.or(opened).map(|(purpose, path)| Action::Chosen(purpose, path)));
+    actions.extend(
+        exported
+            .or(opened)
+            .map(|(purpose, path)| Action::Chosen(purpose, path)),
+    );
     ui.weak("Ctrl+S exports, Ctrl+O opens. Click a header to sort.");
     if let Some(error) = &app.messages.report_error {
         ui.colored_label(theme::error(dark), error);
@@ -162,25 +177,34 @@ pub fn report_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Acti
     }
     let order = app.sort.indices(&app.rows);
     egui::ScrollArea::both().show(ui, |ui| {
-        egui::Grid::new("report-table").striped(true).num_columns(Column::ALL.len()).show(ui, |ui| {
-            for column in Column::ALL {
-                let arrow = match app.sort {
-                    SortOrder { column: Some(c), descending: false } if c == column => " ▲",
-                    SortOrder { column: Some(c), descending: true } if c == column => " ▼",
-                    _ => "",
-                };
-                if ui.button(format!("{}{arrow}", column.header())).clicked() {
-                    app.sort.click(column);
-                }
-            }
-            ui.end_row();
-            for index in order {
+        egui::Grid::new("report-table")
+            .striped(true)
+            .num_columns(Column::ALL.len())
+            .show(ui, |ui| {
                 for column in Column::ALL {
-                    ui.label(column.text(&app.rows[index]));
+                    let arrow = match app.sort {
+                        SortOrder {
+                            column: Some(c),
+                            descending: false,
+                        } if c == column => " (asc)",
+                        SortOrder {
+                            column: Some(c),
+                            descending: true,
+                        } if c == column => " (desc)",
+                        _ => "",
+                    };
+                    if ui.button(format!("{}{arrow}", column.header())).clicked() {
+                        app.sort.click(column);
+                    }
                 }
                 ui.end_row();
-            }
-        });
+                for index in order {
+                    for column in Column::ALL {
+                        ui.label(column.text(&app.rows[index]));
+                    }
+                    ui.end_row();
+                }
+            });
     });
 }
 
@@ -191,7 +215,11 @@ mod tests {
 
     #[test]
     fn second_click_reverses_the_order() {
-        let rows = [row("tanh", "", 4, 30.0), row("relu", "", 4, 10.0), row("gelu", "", 4, 20.0)];
+        let rows = [
+            row("tanh", "", 4, 30.0),
+            row("relu", "", 4, 10.0),
+            row("gelu", "", 4, 20.0),
+        ];
         let mut sort = SortOrder::default();
         assert_eq!(sort.indices(&rows), [0, 1, 2]);
         sort.click(Column::Median);
