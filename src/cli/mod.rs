@@ -1,8 +1,48 @@
-//! Headless command line.
+//! Headless command line: clap arguments, one file per subcommand, logging and errors.
+//!
+//! `main.rs` parses a [`Cli`], opens the GUI when there is no subcommand, and otherwise
+//! hands the [`Command`] to [`run`]; errors come back here to be printed by
+//! [`print_error`].
+
+pub mod accuracy;
+pub mod args;
+pub mod bench;
+pub mod compare;
+pub mod eval;
+pub mod progress;
+pub mod table;
 
 use std::process::ExitCode;
 
-/// Parses the arguments and runs the chosen command.
-pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+pub use args::{
+    AccuracyArgs, BenchArgs, Cli, Command, CompareArgs, EvalArgs, Format, Impl, IsaChoice,
+};
+
+/// Runs one subcommand and returns its exit code.
+pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Bench(args) => bench::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Accuracy(args) => accuracy::run(args),
+        Command::Compare(args) => compare::run(args),
+    }
+}
+
+/// Sends `tracing` output to standard error, filtered by `RUST_LOG` (default: `warn`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // A second initialisation (only possible in tests) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Prints `error: …` and one `caused by: …` line per underlying cause, on standard error.
+pub fn print_error(err: &anyhow::Error) {
+    eprintln!("error: {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("caused by: {cause}");
+    }
 }

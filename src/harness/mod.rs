@@ -4,9 +4,11 @@
 pub mod events;
 pub mod host;
 pub mod plan;
+pub mod runner;
 pub mod stats;
 
 pub use events::{CellResult, Event};
 pub use host::HostFacts;
 pub use plan::{CellSpec, Plan};
-pub use stats::Summary;
+pub use runner::{RunOutcome, run_plan};
+pub use stats::{Sample, Summary};

@@ -38,7 +38,10 @@ pub enum ReportError {
     )]
     NotAReport { path: String, found: String },
 
-    #[error("the report lacks column(s) {}: re-export it with actprof ({path})", .columns.join(", "))]
+    #[error(
+        "the report lacks column(s) {}: was it written by `actprof bench`? ({path})",
+        .columns.join(", ")
+    )]
     MissingColumns { path: String, columns: Vec<String> },
 
     #[error("column {column} appears twice in the header ({path})")]
@@ -626,8 +629,9 @@ mod tests {
         assert!(
             matches!(
                 &error,
-                ReportError::BadValue { at: a, column: "median_ns", problem: Problem::NotANumber, .. }
-                    if *a == at
+                ReportError::BadValue {
+                    at: a, column: "median_ns", problem: Problem::NotANumber, ..
+                } if *a == at
             ),
             "{error:?}"
         );

@@ -1,0 +1,257 @@
+//! The command line as clap types: every subcommand's arguments, with units in the help.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::harness::plan::{parse_duration, parse_size};
+
+/// Measure how fast and how accurate neural-network activation functions are on this CPU.
+///
+/// Without a subcommand actprof opens the desktop app (when built with the `gui` feature).
+#[derive(Debug, Parser)]
+#[command(name = "actprof", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The headless commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Time activation kernels over a plan of tensor sizes and print per-call statistics.
+    Bench(BenchArgs),
+    /// Evaluate one activation at the given inputs and print `input output` lines.
+    Eval(EvalArgs),
+    /// Measure the error of the fast kernels against the exact f64 reference.
+    Accuracy(AccuracyArgs),
+    /// Compare two CSV reports cell by cell and flag changes beyond the noise.
+    Compare(CompareArgs),
+}
+
+/// `actprof bench`: flags override the profile; without either the quick plan runs
+/// (`profiles/quick-local.toml`).
+#[derive(Clone, Debug, Default, Args)]
+pub struct BenchArgs {
+    /// Activations to time, comma-separated; parameters as `name:key=value`, e.g.
+    /// `relu,leaky_relu:alpha=0.2,gelu,swish:beta=1.5`. Names: relu, leaky_relu, sigmoid,
+    /// tanh, gelu, gelu_tanh, silu, swish. [default: all seven of the quick plan]
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub activations: Vec<String>,
+
+    /// Tensor lengths in elements, comma-separated; k = 1024, M = 1024² (e.g.
+    /// `1k,64k,1M,16M` or `1000,4096`). [default: 1k,64k,1M,16M]
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = size_arg)]
+    pub sizes: Vec<usize>,
+
+    /// Threads that share each kernel call, each on a contiguous chunk (1 = this thread
+    /// only). [default: 1]
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Minimum measuring time per cell, after warm-up; a number and a unit (ns, us, ms, s),
+    /// e.g. `0.5s` or `200ms`. [default: 0.2s]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub min_time: Option<Duration>,
+
+    /// Warm-up time per cell before sampling, e.g. `0.1s` or `50ms`. [default: 0.1s]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub warmup: Option<Duration>,
+
+    /// Minimum number of timed samples per cell (at least 2). [default: 10]
+    #[arg(long, value_name = "N")]
+    pub min_samples: Option<usize>,
+
+    /// Seed of the random input data (uniform in [-8, 8]) and of the bootstrap.
+    /// [default: 24301]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Run plan to start from: a TOML profile such as `profiles/full-sweep.toml`.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+
+    /// What to print on standard output: an aligned table, CSV report rows, or JSON rows.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Also write the CSV report (one row per cell, units in the column names) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Output format of `bench` on standard output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns with units in the headers.
+    #[default]
+    Table,
+    /// The CSV report, exactly as `--out` writes it.
+    Csv,
+    /// The report rows as a JSON array of objects.
+    Json,
+}
+
+/// Which implementation `eval` calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Impl {
+    /// The f32 kernel that `bench` times.
+    Fast,
+    /// The exact f64 reference, rounded to f32.
+    Reference,
+}
+
+/// `actprof eval`.
+#[derive(Clone, Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct EvalArgs {
+    /// Activation name, optionally with parameters (`leaky_relu:alpha=0.2`).
+    pub activation: String,
+
+    /// Negative-side slope of leaky_relu (dimensionless). [default: 0.01]
+    #[arg(long, value_name = "A")]
+    pub alpha: Option<f32>,
+
+    /// Slope inside swish's sigmoid, `x·sigmoid(beta·x)` (dimensionless). [default: 1]
+    #[arg(long, value_name = "B")]
+    pub beta: Option<f32>,
+
+    /// Implementation to evaluate.
+    #[arg(long = "impl", value_enum, default_value_t = Impl::Fast)]
+    pub implementation: Impl,
+
+    /// Input values as f32 (negative numbers, `nan`, `inf`, `-inf` allowed; also after
+    /// `--`).
+    #[arg(value_name = "VALUES", allow_hyphen_values = true)]
+    pub values: Vec<String>,
+}
+
+/// Which kernel variants `accuracy` checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IsaChoice {
+    /// The portable scalar kernels.
+    Scalar,
+    /// AVX2 + FMA kernels.
+    Avx2,
+    /// AVX-512 kernels.
+    Avx512,
+    /// Every variant this CPU can run.
+    All,
+}
+
+/// `actprof accuracy`.
+#[derive(Clone, Debug, Args)]
+pub struct AccuracyArgs {
+    /// Activations to check, comma-separated, as for `bench`. [default: all seven]
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub activations: Vec<String>,
+
+    /// Check every f32 bit pattern (2³² inputs; minutes per activation).
+    #[arg(long)]
+    pub exhaustive: bool,
+
+    /// Number of test inputs when not exhaustive, spread over the f32 range.
+    #[arg(long, value_name = "N", conflicts_with = "exhaustive")]
+    pub points: Option<u64>,
+
+    /// Threads that share the sweep. [default: all logical CPUs]
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Kernel variants to check.
+    #[arg(long, value_enum, default_value_t = IsaChoice::All)]
+    pub isa: IsaChoice,
+}
+
+/// `actprof compare`.
+#[derive(Clone, Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline CSV report.
+    #[arg(value_name = "BASE.csv")]
+    pub base: PathBuf,
+
+    /// The CSV report to judge against the baseline.
+    #[arg(value_name = "NEW.csv")]
+    pub new: PathBuf,
+
+    /// Relative change of the median below which a difference counts as noise, in percent
+    /// (e.g. `2%`).
+    #[arg(long, value_name = "PERCENT", default_value = "2%")]
+    pub noise: String,
+}
+
+fn size_arg(text: &str) -> Result<usize, String> {
+    match parse_size(text) {
+        Ok(0) => Err("a tensor needs at least 1 element".to_owned()),
+        Ok(size) => Ok(size),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+fn duration_arg(text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|err| err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bench_flags_parse_with_units() {
+        let cli = Cli::try_parse_from([
+            "actprof",
+            "bench",
+            "--sizes",
+            "1k,4096",
+            "--min-time",
+            "20ms",
+            "--warmup",
+            "0.5s",
+            "--activations",
+            "relu,leaky_relu:alpha=0.2",
+            "--format",
+            "csv",
+        ])
+        .expect("parses");
+        let Some(Command::Bench(args)) = cli.command else {
+            panic!("bench expected")
+        };
+        assert_eq!(args.sizes, [1024, 4096]);
+        assert_eq!(args.min_time, Some(Duration::from_millis(20)));
+        assert_eq!(args.warmup, Some(Duration::from_millis(500)));
+        assert_eq!(args.activations, ["relu", "leaky_relu:alpha=0.2"]);
+        assert_eq!(args.format, Format::Csv);
+    }
+
+    #[test]
+    fn eval_takes_negative_values_with_and_without_double_dash() {
+        for argv in [
+            &["actprof", "eval", "relu", "-1.5", "2", "-inf"][..],
+            &["actprof", "eval", "relu", "--", "-1.5", "2", "-inf"][..],
+        ] {
+            let cli = Cli::try_parse_from(argv).expect("parses");
+            let Some(Command::Eval(args)) = cli.command else {
+                panic!("eval expected")
+            };
+            assert_eq!(args.values, ["-1.5", "2", "-inf"]);
+        }
+    }
+
+    #[test]
+    fn compare_noise_defaults_to_two_percent() {
+        let cli = Cli::try_parse_from(["actprof", "compare", "a.csv", "b.csv"]).expect("parses");
+        let Some(Command::Compare(args)) = cli.command else {
+            panic!("compare expected")
+        };
+        assert_eq!(args.noise, "2%");
+        assert_eq!(args.base, PathBuf::from("a.csv"));
+    }
+}

@@ -1,0 +1,283 @@
+//! `actprof bench`: time the kernels over a plan and print one line per cell.
+//!
+//! The plan comes from `--profile` (or the quick default) with the flags applied on top.
+//! Host facts and warnings go to standard error, the results to standard output as a
+//! table, CSV or JSON; `--out` also writes the CSV report. Ctrl-C stops after the current
+//! sample: the finished cells are still printed and written, and the exit code is 130.
+
+use std::io::{self, Write as _};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context as _;
+
+use super::args::{BenchArgs, Format};
+use super::progress::Progress;
+use super::table::{self, Align};
+use crate::harness::plan::format_size;
+use crate::harness::{CellResult, HostFacts, Plan, run_plan};
+use crate::kernels::Activation;
+use crate::report::{self, Row};
+
+/// The `target` column of cells measured on this CPU.
+pub const TARGET_LOCAL: &str = "local";
+
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT, the shell convention).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Runs `actprof bench`.
+pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    let plan = plan_of(args)?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    install_ctrl_c(&cancel);
+    let host = HostFacts::collect();
+    eprint!("{}", host_summary(&host, &plan));
+    let started_at_utc = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+
+    let mut progress = Progress::new();
+    let outcome = run_plan(&plan, &cancel, &mut |event| progress.on_event(&event));
+    progress.finish();
+
+    let rows: Vec<Row> = outcome
+        .results
+        .iter()
+        .map(|cell| Row::from_cell(cell, &host, &started_at_utc, TARGET_LOCAL))
+        .collect();
+    print_results(args.format, &outcome.results, &rows)?;
+    if let Some(path) = &args.out {
+        report::write_file(path, &rows)?;
+        eprintln!("report written to {}", path.display());
+    }
+
+    if outcome.cancelled {
+        eprintln!(
+            "interrupted: {} of {} cells finished (shown above{})",
+            outcome.results.len(),
+            plan.cells().len(),
+            if args.out.is_some() {
+                " and written to the report"
+            } else {
+                ""
+            }
+        );
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The profile (or the quick default) with the command-line flags applied.
+pub fn plan_of(args: &BenchArgs) -> anyhow::Result<Plan> {
+    let mut plan = match &args.profile {
+        Some(path) => Plan::from_toml_file(path)?,
+        None => Plan::default(),
+    };
+    if !args.activations.is_empty() {
+        plan.activations = args
+            .activations
+            .iter()
+            .map(|spec| {
+                spec.parse::<Activation>()
+                    .with_context(|| format!("invalid --activations entry `{spec}`"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+    }
+    if !args.sizes.is_empty() {
+        plan.sizes.clone_from(&args.sizes);
+    }
+    plan.threads = args.threads.unwrap_or(plan.threads);
+    plan.min_time = args.min_time.unwrap_or(plan.min_time);
+    plan.warmup = args.warmup.unwrap_or(plan.warmup);
+    plan.min_samples = args.min_samples.unwrap_or(plan.min_samples);
+    plan.seed = args.seed.unwrap_or(plan.seed);
+    plan.validate().context("invalid bench options")?;
+    Ok(plan)
+}
+
+/// Ctrl-C once: finish the current sample and stop. Twice: quit at once.
+fn install_ctrl_c(cancel: &Arc<AtomicBool>) {
+    let cancel = Arc::clone(cancel);
+    let installed = ctrlc::set_handler(move || {
+        if cancel.swap(true, Ordering::Relaxed) {
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+        eprintln!("\nstopping after the current sample (Ctrl-C again to quit at once)");
+    });
+    if let Err(err) = installed {
+        tracing::warn!("Ctrl-C will end the run without printing results: {err}");
+    }
+}
+
+/// The host facts and warnings printed before a run, one fact per line.
+pub fn host_summary(host: &HostFacts, plan: &Plan) -> String {
+    let mhz = |mhz: Option<u64>| mhz.map_or_else(|| "?".to_owned(), |m| m.to_string());
+    let cores = host
+        .physical_cores
+        .map_or_else(|| "?".to_owned(), |c| c.to_string());
+    let mut text = format!(
+        "host: {} ({cores} cores, {} threads), base {} MHz, now {} MHz, {:.1} GiB RAM\n\
+         os: {} (kernel {}), governor {}, virtualization {}\n\
+         build: actprof {} ({}), kernels {}\n\
+         plan: {} cell(s), at least {:.1} s\n",
+        host.cpu_model,
+        host.logical_cores,
+        mhz(host.base_mhz),
+        mhz(host.current_mhz),
+        host.memory_bytes as f64 / f64::from(1u32 << 30),
+        host.os,
+        host.kernel,
+        host.governor.as_deref().unwrap_or("none (no cpufreq)"),
+        host.virtualization.as_deref().unwrap_or("none"),
+        host.actprof_version,
+        host.rustc_version,
+        host.kernel_isa,
+        plan.cells().len(),
+        plan.estimated_duration().as_secs_f64(),
+    );
+    for warning in &host.warnings {
+        text.push_str(&format!("warning: {warning}\n"));
+    }
+    text
+}
+
+fn print_results(format: Format, results: &[CellResult], rows: &[Row]) -> anyhow::Result<()> {
+    let stdout = io::stdout().lock();
+    match format {
+        Format::Table => write_table(stdout, results),
+        Format::Csv => Ok(report::write_rows(stdout, rows)?),
+        Format::Json => {
+            let mut stdout = stdout;
+            serde_json::to_writer_pretty(&mut stdout, rows)?;
+            writeln!(stdout).context("cannot write to standard output")
+        }
+    }
+}
+
+fn write_table(mut out: impl io::Write, results: &[CellResult]) -> anyhow::Result<()> {
+    out.write_all(render_table(results).as_bytes())
+        .context("cannot write to standard output")
+}
+
+/// The results as an aligned table, units in the headers.
+pub fn render_table(results: &[CellResult]) -> String {
+    let header = [
+        ("activation", Align::Left),
+        ("params", Align::Left),
+        ("elements", Align::Right),
+        ("threads", Align::Right),
+        ("median ns/call", Align::Right),
+        ("±CI95 ns", Align::Right),
+        ("ns/elem", Align::Right),
+        ("Gelem/s", Align::Right),
+        ("MAD ns", Align::Right),
+        ("outliers mild/severe", Align::Right),
+        ("max err ULP", Align::Right),
+    ];
+    let rows: Vec<Vec<String>> = results.iter().map(table_row).collect();
+    table::render(&header, &rows)
+}
+
+fn table_row(cell: &CellResult) -> Vec<String> {
+    let summary = &cell.summary;
+    vec![
+        cell.spec.activation.name().to_owned(),
+        cell.spec.activation.params(),
+        format_size(cell.spec.elements),
+        cell.spec.threads.to_string(),
+        table::significant(summary.median_ns, 4),
+        table::significant(summary.ci95_half_width_ns(), 2),
+        table::significant(cell.ns_per_element(), 3),
+        table::significant(cell.gelem_per_s(), 3),
+        table::significant(summary.mad_ns, 2),
+        format!("{}/{}", summary.outliers_mild, summary.outliers_severe),
+        table::significant(cell.max_ulp_error, 3),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::harness::{CellSpec, Summary};
+
+    fn cell() -> CellResult {
+        CellResult {
+            spec: CellSpec {
+                activation: Activation::Sigmoid,
+                elements: 65_536,
+                threads: 1,
+            },
+            iterations_per_sample: 10,
+            summary: Summary {
+                samples: 20,
+                min_ns: 30_000.0,
+                median_ns: 32_768.0,
+                mean_ns: 33_000.0,
+                stddev_ns: 500.0,
+                mad_ns: 250.0,
+                p5_ns: 30_100.0,
+                p95_ns: 34_000.0,
+                p99_ns: 35_000.0,
+                ci95_low_ns: 32_700.0,
+                ci95_high_ns: 32_900.0,
+                outliers_mild: 2,
+                outliers_severe: 1,
+            },
+            max_ulp_error: 1.5,
+            max_abs_error: 1e-7,
+            seed: 1,
+        }
+    }
+
+    #[test]
+    fn table_row_shows_units_derived_from_the_summary() {
+        // 65 536 elements in 32 768 ns: 0.5 ns per element, 2 elements per ns.
+        assert_eq!(
+            table_row(&cell()),
+            [
+                "sigmoid", "", "64k", "1", "32768", "100", "0.500", "2.00", "250", "2/1", "1.50"
+            ]
+        );
+        let text = render_table(&[cell()]);
+        assert!(text.starts_with("activation"), "{text}");
+        assert!(text.contains("median ns/call"), "{text}");
+    }
+
+    #[test]
+    fn flags_override_the_profile() {
+        let args = BenchArgs {
+            activations: vec!["relu".to_owned(), "swish:beta=2".to_owned()],
+            sizes: vec![1000],
+            min_time: Some(Duration::from_millis(20)),
+            seed: Some(5),
+            ..BenchArgs::default()
+        };
+        let plan = plan_of(&args).expect("valid flags");
+        assert_eq!(
+            plan.activations,
+            [Activation::Relu, Activation::Swish { beta: 2.0 }]
+        );
+        assert_eq!(plan.sizes, [1000]);
+        assert_eq!(plan.min_time, Duration::from_millis(20));
+        assert_eq!(plan.seed, 5);
+        // Untouched settings keep the quick plan's values.
+        assert_eq!(plan.warmup, Plan::default().warmup);
+    }
+
+    #[test]
+    fn bad_flags_are_refused_with_the_flag_named() {
+        let args = BenchArgs {
+            activations: vec!["elu".to_owned()],
+            ..BenchArgs::default()
+        };
+        let err = plan_of(&args).expect_err("elu is unknown");
+        assert!(err.to_string().contains("--activations"), "{err}");
+        let args = BenchArgs {
+            min_samples: Some(1),
+            ..BenchArgs::default()
+        };
+        let err = plan_of(&args).expect_err("one sample is too few");
+        assert!(format!("{err:#}").contains("min_samples"), "{err:#}");
+    }
+}

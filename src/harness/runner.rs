@@ -1,0 +1,504 @@
+//! The timing loop: runs every cell of a [`Plan`] and turns its samples into a
+//! [`CellResult`].
+//!
+//! Per cell: the input (uniform in [−8, 8], no subnormals, from a `ChaCha8Rng` seeded with
+//! the plan's seed) and the output are allocated once; a time-based warm-up estimates the
+//! cost of one call; then each sample times a batch of back-to-back kernel calls. The batch
+//! is long enough that reading the clock costs under 1% of a sample (and that a sample
+//! lasts at least [`MIN_SAMPLE`]), and sampling goes on until both `min_samples` and
+//! `min_time` are reached, or [`MAX_SAMPLES`] samples were taken.
+//!
+//! With `threads > 1` the tensor is split into contiguous chunks, one per thread. The
+//! worker threads are started once per cell, outside the timed region, and wait on a
+//! barrier; a sample times the release of the batch until every thread has finished it.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Barrier, OnceLock};
+use std::time::{Duration, Instant};
+
+use rand::{RngExt as _, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
+
+use super::events::{CellResult, Event};
+use super::plan::{CellSpec, Plan};
+use super::stats::{Sample, Summary};
+use crate::kernels::{self, Activation, reference};
+
+/// Shortest sample: batches of fast calls are grown to at least this.
+pub const MIN_SAMPLE: Duration = Duration::from_micros(10);
+
+/// Most samples kept per cell; sampling stops there even before `min_time`.
+pub const MAX_SAMPLES: usize = 10_000;
+
+/// Samples aimed for within `min_time`: a sample is at least `min_time / TARGET_SAMPLES`
+/// long, so slow-to-summarise sample counts are rare.
+pub const TARGET_SAMPLES: u32 = 1000;
+
+/// Reading the clock twice per sample may cost at most this share of a sample.
+pub const MAX_CLOCK_OVERHEAD: f64 = 0.01;
+
+/// Inputs are drawn uniformly from `[-INPUT_RANGE, INPUT_RANGE]`.
+pub const INPUT_RANGE: f32 = 8.0;
+
+/// Elements checked against the f64 reference per cell.
+const ACCURACY_ELEMENTS: usize = 1 << 16;
+
+/// Progress events per second, at most.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// What a plan produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunOutcome {
+    /// Finished cells in plan order (a cell interrupted by cancelling is left out).
+    pub results: Vec<CellResult>,
+    /// Whether the run stopped early because `cancel` was set.
+    pub cancelled: bool,
+}
+
+/// Runs every cell of `plan` in order, reporting to `sink`. Setting `cancel` stops the run
+/// after the current sample (or kernel call, for calls longer than a sample).
+pub fn run_plan(plan: &Plan, cancel: &AtomicBool, sink: &mut dyn FnMut(Event)) -> RunOutcome {
+    let cells = plan.cells();
+    sink(Event::Started {
+        total_cells: cells.len(),
+        estimated: plan.estimated_duration(),
+    });
+    let clock_cost = clock_overhead();
+    tracing::debug!(
+        clock_cost_ns = clock_cost.as_nanos(),
+        "measured Instant::now cost"
+    );
+    let mut results = Vec::with_capacity(cells.len());
+    let mut cancelled = false;
+    for (index, spec) in cells.into_iter().enumerate() {
+        if cancel.load(Ordering::Relaxed) {
+            cancelled = true;
+            break;
+        }
+        sink(Event::CellStarted { index, spec });
+        let cell = Cell {
+            plan,
+            spec,
+            index,
+            clock_cost,
+            cancel,
+        };
+        match cell.run(sink) {
+            CellEnd::Finished(result) => {
+                sink(Event::CellFinished {
+                    index,
+                    result: result.clone(),
+                });
+                results.push(result);
+            }
+            CellEnd::Failed(reason) => {
+                sink(Event::Warning(format!(
+                    "cell {} skipped: {reason}",
+                    describe(&spec)
+                )));
+            }
+            CellEnd::Cancelled => {
+                cancelled = true;
+                break;
+            }
+        }
+    }
+    sink(Event::Finished { cancelled });
+    RunOutcome { results, cancelled }
+}
+
+/// The input tensor of a cell: `elements` values uniform in [−8, 8], subnormals flushed to
+/// zero (they would time the CPU's slow path, not the kernel).
+pub fn input_data(elements: usize, seed: u64) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..elements)
+        .map(|_| {
+            let x = rng.random_range(-INPUT_RANGE..=INPUT_RANGE);
+            if x.abs() < f32::MIN_POSITIVE { 0.0 } else { x }
+        })
+        .collect()
+}
+
+/// The cost of one `Instant::now()` call: the best of a few averaged runs.
+fn clock_overhead() -> Duration {
+    const CALLS: u32 = 1000;
+    (0..5)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..CALLS {
+                black_box(Instant::now());
+            }
+            start.elapsed() / CALLS
+        })
+        .min()
+        .unwrap_or(Duration::ZERO)
+}
+
+/// `gelu ×65536 (1 thread)`, for messages.
+fn describe(spec: &CellSpec) -> String {
+    let threads = if spec.threads == 1 {
+        "thread"
+    } else {
+        "threads"
+    };
+    format!(
+        "{} ×{} ({} {threads})",
+        spec.activation, spec.elements, spec.threads
+    )
+}
+
+/// How measuring a cell ended.
+enum CellEnd {
+    Finished(CellResult),
+    Cancelled,
+    /// The cell could not be measured; the run goes on with the next one.
+    Failed(String),
+}
+
+/// One cell being measured.
+struct Cell<'a> {
+    plan: &'a Plan,
+    spec: CellSpec,
+    index: usize,
+    clock_cost: Duration,
+    cancel: &'a AtomicBool,
+}
+
+impl Cell<'_> {
+    /// Measures the cell.
+    fn run(&self, sink: &mut dyn FnMut(Event)) -> CellEnd {
+        let input = input_data(self.spec.elements, self.plan.seed);
+        let mut output = vec![0.0_f32; input.len()];
+        let activation = self.spec.activation;
+        let threads = self.spec.threads.clamp(1, self.spec.elements);
+        let measured = if threads == 1 {
+            let mut batch = |iterations: u64| {
+                let start = Instant::now();
+                for _ in 0..iterations {
+                    kernels::apply(activation, black_box(&input), black_box(&mut output));
+                }
+                let elapsed = start.elapsed();
+                black_box(&output);
+                elapsed
+            };
+            self.measure(&mut batch, sink)
+        } else {
+            let threaded = run_threaded(activation, &input, &mut output, threads, |batch| {
+                self.measure(batch, sink)
+            });
+            match threaded {
+                Ok(measured) => measured,
+                Err(err) => return CellEnd::Failed(format!("cannot start worker threads: {err}")),
+            }
+        };
+        let Some((iterations_per_sample, times)) = measured else {
+            return CellEnd::Cancelled;
+        };
+        let sample = match Sample::new(times) {
+            Ok(sample) => sample,
+            Err(err) => return CellEnd::Failed(format!("unusable timings: {err}")),
+        };
+        let (max_ulp_error, max_abs_error) = accuracy(activation, &input, &output);
+        CellEnd::Finished(CellResult {
+            spec: self.spec,
+            iterations_per_sample,
+            summary: Summary::from_sample(&sample, self.plan.seed),
+            max_ulp_error,
+            max_abs_error,
+            seed: self.plan.seed,
+        })
+    }
+
+    /// Warm-up, batch sizing and sampling around `batch` (which runs `n` calls and returns
+    /// their total time). Returns the batch size and the per-call time of every sample in
+    /// ns, or `None` when cancelled.
+    fn measure(
+        &self,
+        batch: &mut dyn FnMut(u64) -> Duration,
+        sink: &mut dyn FnMut(Event),
+    ) -> Option<(u64, Vec<f64>)> {
+        let per_call = self.warm_up(batch)?;
+        let sync_cost = batch(0);
+        let target = self.target_sample(sync_cost);
+        let iterations = (target.as_secs_f64() / per_call.as_secs_f64().max(1e-12)).ceil();
+        let iterations = (iterations as u64).max(1);
+        tracing::debug!(
+            cell = self.index,
+            per_call_ns = per_call.as_nanos(),
+            iterations,
+            "batch size chosen"
+        );
+
+        let min_samples = self.plan.min_samples.max(2);
+        let min_time = self.plan.min_time.as_secs_f64();
+        let mut times = Vec::with_capacity(min_samples.max(64));
+        let start = Instant::now();
+        let mut last_progress = start;
+        loop {
+            if self.cancel.load(Ordering::Relaxed) {
+                return None;
+            }
+            let elapsed = batch(iterations);
+            times.push(elapsed.as_nanos() as f64 / iterations as f64);
+            let measured = start.elapsed().as_secs_f64();
+            let done = times.len() >= min_samples && measured >= min_time;
+            if done || times.len() >= MAX_SAMPLES.max(min_samples) {
+                break;
+            }
+            if last_progress.elapsed() >= PROGRESS_INTERVAL {
+                last_progress = Instant::now();
+                let by_time = if min_time > 0.0 {
+                    measured / min_time
+                } else {
+                    1.0
+                };
+                let by_count = times.len() as f64 / min_samples as f64;
+                let fraction = by_time.min(by_count).clamp(0.0, 1.0);
+                sink(Event::CellProgress {
+                    index: self.index,
+                    fraction,
+                });
+            }
+        }
+        Some((iterations, times))
+    }
+
+    /// Runs the kernel for the plan's warm-up time (at least once) and returns the mean
+    /// time of one call; `None` when cancelled.
+    fn warm_up(&self, batch: &mut dyn FnMut(u64) -> Duration) -> Option<Duration> {
+        let start = Instant::now();
+        let mut calls: u64 = 0;
+        let mut iterations: u64 = 1;
+        loop {
+            batch(iterations);
+            calls += iterations;
+            if self.cancel.load(Ordering::Relaxed) {
+                return None;
+            }
+            let elapsed = start.elapsed();
+            let per_call = elapsed.as_secs_f64() / calls as f64;
+            if elapsed >= self.plan.warmup {
+                return Some(Duration::from_secs_f64(per_call));
+            }
+            // Grow the batches so the loop itself does not dominate for tiny calls, but
+            // keep checking `cancel` about every millisecond.
+            if per_call * ((2 * iterations) as f64) < 1e-3 {
+                iterations *= 2;
+            }
+        }
+    }
+
+    /// How long one sample must last: the clock (and, with threads, the barrier
+    /// round trip `sync_cost`) under 1% of it, at least [`MIN_SAMPLE`], and short enough
+    /// for about [`TARGET_SAMPLES`] samples in `min_time`.
+    fn target_sample(&self, sync_cost: Duration) -> Duration {
+        let overhead = (self.clock_cost * 2).max(sync_cost);
+        let for_overhead = overhead.div_f64(MAX_CLOCK_OVERHEAD);
+        let for_count = self.plan.min_time / TARGET_SAMPLES;
+        MIN_SAMPLE.max(for_overhead).max(for_count)
+    }
+}
+
+/// Starts `threads − 1` named workers that each own one contiguous chunk of the tensor
+/// (the calling thread takes the first chunk), hands `measure` a batch function that
+/// releases all threads for `n` calls and waits until all are done, and stops the workers
+/// afterwards. Fails, with every started worker stopped, when a thread cannot be started.
+fn run_threaded<R>(
+    activation: Activation,
+    input: &[f32],
+    output: &mut [f32],
+    threads: usize,
+    measure: impl FnOnce(&mut dyn FnMut(u64) -> Duration) -> R,
+) -> std::io::Result<R> {
+    let chunk = input.len().div_ceil(threads);
+    // The barriers are sized once the workers are known to be running, so a failed spawn
+    // cannot leave the others waiting for a party that never comes.
+    let barriers: OnceLock<(Barrier, Barrier)> = OnceLock::new();
+    let iterations = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let mut input_chunks = input.chunks(chunk);
+    let mut output_chunks = output.chunks_mut(chunk);
+    let own_input = input_chunks.next().unwrap_or_default();
+    let own_output = output_chunks.next().unwrap_or_default();
+
+    std::thread::scope(|scope| {
+        let mut started = 0;
+        let mut spawn_error = None;
+        for (worker, (input, output)) in input_chunks.zip(output_chunks).enumerate() {
+            let (barriers, iterations, stop) = (&barriers, &iterations, &stop);
+            let spawned = std::thread::Builder::new()
+                .name(format!("actprof-worker-{}", worker + 1))
+                .spawn_scoped(scope, move || {
+                    let (start, done) = barriers.wait();
+                    loop {
+                        start.wait();
+                        if stop.load(Ordering::Acquire) {
+                            break;
+                        }
+                        for _ in 0..iterations.load(Ordering::Acquire) {
+                            kernels::apply(activation, black_box(input), black_box(output));
+                        }
+                        done.wait();
+                    }
+                });
+            match spawned {
+                Ok(_) => started += 1,
+                Err(err) => {
+                    spawn_error = Some(err);
+                    break;
+                }
+            }
+        }
+        let (start, done) =
+            barriers.get_or_init(|| (Barrier::new(started + 1), Barrier::new(started + 1)));
+        if let Some(err) = spawn_error {
+            stop.store(true, Ordering::Release);
+            start.wait();
+            return Err(err);
+        }
+
+        let mut batch = |n: u64| {
+            iterations.store(n, Ordering::Release);
+            let begin = Instant::now();
+            start.wait();
+            for _ in 0..n {
+                kernels::apply(
+                    activation,
+                    black_box(own_input),
+                    black_box(&mut *own_output),
+                );
+            }
+            done.wait();
+            begin.elapsed()
+        };
+        let result = measure(&mut batch);
+        stop.store(true, Ordering::Release);
+        start.wait();
+        Ok(result)
+    })
+}
+
+/// Max error in f32 ULP and absolute, of the kernel's `output` against the f64 reference
+/// on the first [`ACCURACY_ELEMENTS`] of `input`.
+fn accuracy(activation: Activation, input: &[f32], output: &[f32]) -> (f64, f64) {
+    // TODO(kernels): use `kernels::accuracy::quick_check` once it lands, so the CLI and the
+    // accuracy command agree on the test points.
+    input
+        .iter()
+        .zip(output)
+        .take(ACCURACY_ELEMENTS)
+        .fold((0.0, 0.0), |(ulp, abs), (&x, &y)| {
+            let exact = reference::eval(activation, f64::from(x));
+            let error = (f64::from(y) - exact).abs();
+            (ulp.max(error / ulp_of(exact)), abs.max(error))
+        })
+}
+
+/// The spacing of f32 values at `value`: 2^(e − 23) for normal magnitudes in [2^e, 2^e+1),
+/// 2^−149 for subnormals and zero.
+fn ulp_of(value: f64) -> f64 {
+    let magnitude = value.abs();
+    if magnitude < f64::from(f32::MIN_POSITIVE) {
+        return 2f64.powi(-149);
+    }
+    2f64.powi(magnitude.log2().floor() as i32 - 23)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny_plan(threads: usize) -> Plan {
+        Plan {
+            activations: vec![Activation::Relu, Activation::Sigmoid],
+            sizes: vec![1000, 4096],
+            threads,
+            warmup: Duration::from_millis(2),
+            min_time: Duration::from_millis(5),
+            min_samples: 5,
+            seed: 7,
+        }
+    }
+
+    #[test]
+    fn input_is_reproducible_in_range_and_normal() {
+        let a = input_data(10_000, 11);
+        assert_eq!(a, input_data(10_000, 11));
+        assert_ne!(a, input_data(10_000, 12));
+        assert!(a.iter().all(|x| (-8.0..=8.0).contains(x)));
+        assert!(a.iter().all(|x| *x == 0.0 || x.is_normal()));
+        // Uniform on [−8, 8]: about half the values are negative.
+        let negative = a.iter().filter(|x| **x < 0.0).count();
+        assert!((4000..6000).contains(&negative), "{negative}");
+    }
+
+    #[test]
+    fn every_cell_is_measured_in_plan_order_with_events() {
+        for threads in [1, 3] {
+            let plan = tiny_plan(threads);
+            let mut events = Vec::new();
+            let outcome = run_plan(&plan, &AtomicBool::new(false), &mut |e| events.push(e));
+            assert!(!outcome.cancelled);
+            assert_eq!(outcome.results.len(), 4);
+            for (result, spec) in outcome.results.iter().zip(plan.cells()) {
+                assert_eq!(result.spec, spec);
+                assert!(result.summary.samples >= 5);
+                assert!(result.iterations_per_sample >= 1);
+                assert!(result.summary.median_ns.is_finite() && result.summary.median_ns > 0.0);
+                // The scalar reference path rounds the exact value: at most half an ULP.
+                assert!(
+                    result.max_ulp_error <= 0.5 + 1e-9,
+                    "{}",
+                    result.max_ulp_error
+                );
+            }
+            assert!(matches!(
+                events.first(),
+                Some(Event::Started { total_cells: 4, .. })
+            ));
+            assert!(matches!(
+                events.last(),
+                Some(Event::Finished { cancelled: false })
+            ));
+            let finished = events
+                .iter()
+                .filter(|e| matches!(e, Event::CellFinished { .. }));
+            assert_eq!(finished.count(), 4);
+        }
+    }
+
+    #[test]
+    fn a_set_cancel_flag_stops_before_any_cell() {
+        let mut events = Vec::new();
+        let outcome = run_plan(&tiny_plan(1), &AtomicBool::new(true), &mut |e| {
+            events.push(e)
+        });
+        assert!(outcome.cancelled);
+        assert!(outcome.results.is_empty());
+        assert!(matches!(
+            events.last(),
+            Some(Event::Finished { cancelled: true })
+        ));
+    }
+
+    #[test]
+    fn cancelling_during_a_cell_keeps_the_finished_ones() {
+        let cancel = AtomicBool::new(false);
+        let outcome = run_plan(&tiny_plan(2), &cancel, &mut |event| {
+            if let Event::CellFinished { index: 1, .. } = event {
+                cancel.store(true, Ordering::Relaxed);
+            }
+        });
+        assert!(outcome.cancelled);
+        assert_eq!(outcome.results.len(), 2);
+    }
+
+    #[test]
+    fn ulp_matches_the_f32_spacing() {
+        assert_eq!(ulp_of(1.0), f64::from(f32::EPSILON));
+        assert_eq!(ulp_of(1.5), f64::from(f32::EPSILON));
+        assert_eq!(ulp_of(-2.0), 2.0 * f64::from(f32::EPSILON));
+        assert_eq!(ulp_of(0.0), 2f64.powi(-149));
+    }
+}

@@ -1,0 +1,192 @@
+//! End-to-end tests of `actprof eval`, `compare` and `accuracy`, driving the real binary.
+//!
+//! Expected values come from the mathematical definitions (computed here in f64 and
+//! rounded to f32) and from the verdict rule documented in `report::compare`, never from
+//! the code under test.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn actprof() -> Command {
+    Command::cargo_bin("actprof").expect("the actprof binary is built")
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn stdout_of(command: &mut Command) -> String {
+    let output = command.output().expect("actprof runs");
+    assert!(
+        output.status.success(),
+        "actprof failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("stdout is UTF-8")
+}
+
+/// `1 / (1 + e^-x)` in f64, rounded once to f32.
+fn sigmoid_f32(x: f64) -> f32 {
+    (1.0 / (1.0 + (-x).exp())) as f32
+}
+
+#[test]
+fn eval_sigmoid_prints_the_correctly_rounded_values() {
+    // 1/(1+e^100) ≈ 3.72e-44 is an f32 subnormal (27 × 2^-149); 1/(1+e^-100) rounds to 1.
+    let expected = format!(
+        "-100 {}\n0 {}\n100 {}\n",
+        sigmoid_f32(-100.0),
+        sigmoid_f32(0.0),
+        sigmoid_f32(100.0)
+    );
+    assert_eq!(expected, "-100 3.8e-44\n0 0.5\n100 1\n");
+
+    for implementation in ["fast", "reference"] {
+        let out = stdout_of(
+            actprof()
+                .args(["eval", "sigmoid", "--impl", implementation])
+                .args(["--", "-100", "0", "100"]),
+        );
+        assert_eq!(out, expected, "--impl {implementation}");
+    }
+}
+
+#[test]
+fn eval_keeps_signed_zeros_and_nan_as_defined() {
+    // relu(-0) = max(-0, 0) is +0 by our definition; tanh is odd, so tanh(-0) = -0.
+    assert_eq!(
+        stdout_of(actprof().args(["eval", "relu", "--", "-0"])),
+        "-0 0\n"
+    );
+    assert_eq!(
+        stdout_of(actprof().args(["eval", "tanh", "--", "-0"])),
+        "-0 -0\n"
+    );
+    assert_eq!(
+        stdout_of(actprof().args(["eval", "sigmoid", "NaN"])),
+        "NaN NaN\n"
+    );
+    // sigmoid's limits at ±infinity are 0 and 1.
+    assert_eq!(
+        stdout_of(actprof().args(["eval", "sigmoid", "--", "-inf", "inf"])),
+        "-inf 0\ninf 1\n"
+    );
+}
+
+#[test]
+fn eval_takes_parameters_and_negative_numbers_after_the_separator() {
+    // leaky_relu with alpha = 0.5: -4 → -2 exactly; 3 → 3.
+    let out = stdout_of(actprof().args(["eval", "leaky_relu", "--alpha", "0.5", "--", "-4", "3"]));
+    assert_eq!(out, "-4 -2\n3 3\n");
+}
+
+#[test]
+fn eval_names_a_bad_value_and_its_position() {
+    actprof()
+        .args(["eval", "relu", "--", "1", "one"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "input 2 of 2, `one`, is not a number",
+        ));
+}
+
+#[test]
+fn compare_reports_a_faster_run_and_exits_0() {
+    // relu: 500 ns [495, 505] → 400 ns [396, 404]: disjoint, −20% → faster.
+    // sigmoid: 2000 [1990, 2010] → 1980 [1975, 1985]: disjoint but −1% ≤ 2% → no change.
+    // leaky_relu: 600 [590, 610] → 580 [560, 595]: intervals overlap → no change.
+    let out = stdout_of(
+        actprof()
+            .arg("compare")
+            .arg(fixture("base.csv"))
+            .arg(fixture("faster.csv")),
+    );
+
+    let verdicts: Vec<(&str, &str)> = out
+        .lines()
+        .skip(1)
+        .take(3)
+        .map(|line| {
+            let activation = line.split_whitespace().next().expect("activation column");
+            let verdict = line.rsplitn(2, "  ").next().expect("verdict column").trim();
+            (activation, verdict)
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("relu", "faster"),
+            ("sigmoid", "no change"),
+            ("leaky_relu", "no change")
+        ]
+    );
+    assert!(out.contains("-20.0%"), "{out}");
+    assert!(out.contains("-1.0%"), "{out}");
+    assert!(out.contains("1 faster, 0 slower, 2 no change"), "{out}");
+}
+
+#[test]
+fn compare_flags_a_regression_with_exit_1() {
+    // relu: 500 [495, 505] → 625 [620, 630]: disjoint, +25% → slower.
+    // sigmoid: [1990, 2010] vs [1995, 2005] overlap → no change.
+    // leaky_relu only in base, gelu only in new.
+    let assert = actprof()
+        .arg("compare")
+        .arg(fixture("base.csv"))
+        .arg(fixture("slower.csv"))
+        .assert()
+        .code(1);
+    let out = String::from_utf8(assert.get_output().stdout.clone()).expect("UTF-8");
+    assert!(out.contains("+25.0%"), "{out}");
+    assert!(out.contains("0 faster, 1 slower, 1 no change"), "{out}");
+    assert!(
+        out.contains("leaky_relu:alpha=0.2 f32 × 4096, 1 thread, local"),
+        "{out}"
+    );
+    assert!(out.contains("gelu f32 × 4096, 1 thread, local"), "{out}");
+}
+
+#[test]
+fn compare_noise_threshold_changes_the_verdict() {
+    // With a 30% threshold the +25% relu change is noise, so nothing regressed.
+    actprof()
+        .arg("compare")
+        .arg(fixture("base.csv"))
+        .arg(fixture("slower.csv"))
+        .args(["--noise", "30%"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 faster, 0 slower, 2 no change"));
+}
+
+#[test]
+fn compare_names_file_row_and_column_of_a_bad_number() {
+    let bad = fixture("bad_number.csv");
+    actprof()
+        .arg("compare")
+        .arg(fixture("base.csv"))
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "row 2 (line 3), column median_ns: `2O00.0` is not a number",
+        ))
+        .stderr(predicate::str::contains(bad.display().to_string()));
+}
+
+#[test]
+fn compare_refuses_a_bad_noise_threshold() {
+    actprof()
+        .arg("compare")
+        .arg(fixture("base.csv"))
+        .arg(fixture("faster.csv"))
+        .args(["--noise", "lots"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("bad noise threshold `lots`"));
+}
