@@ -1,32 +1,44 @@
-//! Activation kernels: the activation set, the exact f64 reference and the fast f32 kernels.
+//! Activation kernels: the activation set, the exact f64 reference, the fast f32 kernels
+//! and the accuracy engine that measures the second against the first.
 //!
 //! The fast kernels are the only place in actprof allowed to use `unsafe` (for
-//! `#[target_feature]` dispatch and intrinsics); every other module calls the safe API below.
+//! `#[target_feature]` dispatch); every other module calls the safe API below.
+//!
+//! Layout: [`lanes`](self) holds the chunk driver and the FMA/no-FMA arithmetic, `exp` the
+//! exponential core, one file per activation family (`relu`, `logistic`, `tanh`, `gelu`),
+//! [`dispatch`] the runtime choice of instruction set, [`ulp`] and [`accuracy`] the error
+//! measurement.
 
+pub mod accuracy;
 pub mod activation;
+pub mod dispatch;
 pub mod reference;
+pub mod ulp;
+
+mod exp;
+mod gelu;
+mod lanes;
+mod logistic;
+mod relu;
+mod tanh;
+
+#[cfg(test)]
+mod edge_tests;
 
 pub use activation::{Activation, DEFAULT_LEAKY_ALPHA, GeluApproximation, ParseActivationError};
+pub use dispatch::{Isa, apply_in_place_with, apply_with, dispatched_isa};
 
-/// Computes `output[i] = activation(input[i])` with the fast f32 kernel.
+/// Computes `output[i] = activation(input[i])` with the fast f32 kernel of the best
+/// instruction set this CPU has ([`dispatched_isa`]).
 ///
 /// # Panics
 /// If the two slices differ in length (a caller bug, not an input error).
 pub fn apply(activation: Activation, input: &[f32], output: &mut [f32]) {
-    assert_eq!(
-        input.len(),
-        output.len(),
-        "kernel input and output lengths differ"
-    );
-    // TODO(kernels): replace with the vectorised kernels; the reference keeps callers working.
-    for (out, &x) in output.iter_mut().zip(input) {
-        *out = reference::eval_f32(activation, x);
-    }
+    apply_with(Isa::detect(), activation, input, output);
 }
 
-/// Computes `data[i] = activation(data[i])` in place with the fast f32 kernel.
+/// Computes `data[i] = activation(data[i])` in place with the fast f32 kernel; gives the
+/// same results as [`apply`].
 pub fn apply_in_place(activation: Activation, data: &mut [f32]) {
-    for x in data.iter_mut() {
-        *x = reference::eval_f32(activation, *x);
-    }
+    apply_in_place_with(Isa::detect(), activation, data);
 }

@@ -1,0 +1,187 @@
+//! Runtime choice of the instruction set: the same kernel bodies compiled three times.
+//!
+//! Each wrapper below enables a set of target features and inlines the generic chunk driver
+//! into itself, so LLVM vectorises the kernels for that ISA: 512-bit registers for
+//! [`Isa::Avx512`], 256-bit for [`Isa::Avx2Fma`], and the x86-64 baseline (SSE2, no FMA)
+//! for [`Isa::Scalar`]. The best available set is detected once and cached.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use super::activation::{Activation, GeluApproximation};
+use super::gelu::{GeluErf, GeluTanh};
+use super::lanes::{self, Arith, Fused, Kernel, Separate};
+use super::logistic::{Sigmoid, Silu, Swish};
+use super::relu::{Half, LeakyRelu, Relu};
+use super::tanh::Tanh;
+
+/// An instruction-set path for the f32 kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Isa {
+    /// Baseline x86-64 (or any other target): SSE2 vectors, no FMA.
+    Scalar,
+    /// AVX2 with FMA: 256-bit vectors.
+    Avx2Fma,
+    /// AVX-512 F/BW/DQ/VL with FMA: 512-bit vectors.
+    Avx512,
+}
+
+impl Isa {
+    /// Every path, slowest first.
+    pub const ALL: [Isa; 3] = [Isa::Scalar, Isa::Avx2Fma, Isa::Avx512];
+
+    /// The best path this CPU supports (detected once, then cached).
+    pub fn detect() -> Isa {
+        static DETECTED: OnceLock<Isa> = OnceLock::new();
+        *DETECTED.get_or_init(|| {
+            Isa::ALL
+                .into_iter()
+                .rev()
+                .find(|isa| isa.is_available())
+                .unwrap_or(Isa::Scalar)
+        })
+    }
+
+    /// The paths this CPU supports, slowest first (always includes [`Isa::Scalar`]).
+    pub fn available() -> Vec<Isa> {
+        Isa::ALL
+            .into_iter()
+            .filter(|isa| isa.is_available())
+            .collect()
+    }
+
+    /// Whether this CPU can run the path.
+    pub fn is_available(self) -> bool {
+        match self {
+            Isa::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => {
+                is_x86_feature_detected!("avx512f")
+                    && is_x86_feature_detected!("avx512bw")
+                    && is_x86_feature_detected!("avx512dq")
+                    && is_x86_feature_detected!("avx512vl")
+                    && is_x86_feature_detected!("fma")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// The stable name used in reports: `scalar`, `avx2+fma`, `avx512`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Scalar => "scalar",
+            Isa::Avx2Fma => "avx2+fma",
+            Isa::Avx512 => "avx512",
+        }
+    }
+
+    /// Parses a name written by [`Isa::name`].
+    pub fn from_name(name: &str) -> Option<Isa> {
+        Isa::ALL.into_iter().find(|isa| isa.name() == name)
+    }
+}
+
+impl fmt::Display for Isa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The path [`super::apply`] uses on this CPU.
+pub fn dispatched_isa() -> Isa {
+    Isa::detect()
+}
+
+/// Computes `output[i] = activation(input[i])` on the given path.
+///
+/// # Panics
+/// If the slices differ in length, or if `isa` is not available on this CPU.
+pub fn apply_with(isa: Isa, activation: Activation, input: &[f32], output: &mut [f32]) {
+    assert_eq!(
+        input.len(),
+        output.len(),
+        "kernel input and output lengths differ"
+    );
+    assert_available(isa);
+    run_activation(isa, activation, Io::Separate(input, output));
+}
+
+/// Computes `data[i] = activation(data[i])` in place on the given path.
+///
+/// # Panics
+/// If `isa` is not available on this CPU.
+pub fn apply_in_place_with(isa: Isa, activation: Activation, data: &mut [f32]) {
+    assert_available(isa);
+    run_activation(isa, activation, Io::InPlace(data));
+}
+
+fn assert_available(isa: Isa) {
+    assert!(
+        isa.is_available(),
+        "the {} kernel path is not available on this CPU",
+        isa.name()
+    );
+}
+
+/// Where a kernel reads and writes.
+enum Io<'a> {
+    Separate(&'a [f32], &'a mut [f32]),
+    InPlace(&'a mut [f32]),
+}
+
+fn run_activation(isa: Isa, activation: Activation, io: Io<'_>) {
+    match activation {
+        Activation::Relu => run_kernel(isa, Relu, io),
+        Activation::LeakyRelu { alpha } => run_kernel(isa, LeakyRelu { alpha }, io),
+        Activation::Sigmoid => run_kernel(isa, Sigmoid, io),
+        Activation::Tanh => run_kernel(isa, Tanh, io),
+        Activation::Gelu {
+            approximation: GeluApproximation::Erf,
+        } => run_kernel(isa, GeluErf, io),
+        Activation::Gelu {
+            approximation: GeluApproximation::Tanh,
+        } => {
+            run_kernel(isa, GeluTanh, io);
+        }
+        Activation::Swish { beta: 1.0 } => run_kernel(isa, Silu, io),
+        Activation::Swish { beta: 0.0 } => run_kernel(isa, Half, io),
+        Activation::Swish { beta } => run_kernel(isa, Swish { beta }, io),
+    }
+}
+
+fn run_kernel<K: Kernel>(isa: Isa, kernel: K, io: Io<'_>) {
+    match isa {
+        Isa::Scalar => drive::<Separate, K>(kernel, io),
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: callers checked `isa.is_available()`, i.e. AVX2 and FMA are present.
+        Isa::Avx2Fma => unsafe { drive_avx2(kernel, io) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: callers checked `isa.is_available()`, i.e. AVX-512 F/BW/DQ/VL and FMA.
+        Isa::Avx512 => unsafe { drive_avx512(kernel, io) },
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => unreachable!("only the scalar path exists off x86-64"),
+    }
+}
+
+#[inline(always)]
+fn drive<A: Arith, K: Kernel>(kernel: K, io: Io<'_>) {
+    match io {
+        Io::Separate(input, output) => lanes::run::<A, K>(kernel, input, output),
+        Io::InPlace(data) => lanes::run_in_place::<A, K>(kernel, data),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn drive_avx2<K: Kernel>(kernel: K, io: Io<'_>) {
+    drive::<Fused, K>(kernel, io);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+fn drive_avx512<K: Kernel>(kernel: K, io: Io<'_>) {
+    drive::<Fused, K>(kernel, io);
+}
