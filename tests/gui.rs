@@ -154,9 +154,11 @@ fn run_heatmap_compare_and_export() {
     assert_eq!(read_back, h.state().rows);
     assert!(h.query_by_label_contains("Exported 4 rows").is_some());
 
-    // The other views draw with these results.
-    click(&mut h, "Functions");
-    click(&mut h, "Heatmap");
+    // Every view draws with these results, and every control in it has a name.
+    for tab in ["Heatmap", "Compare", "Functions", "Report"] {
+        click(&mut h, tab);
+        h.check_accessibility();
+    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::kernels::Activation;
 use crate::report::Row;
 
 /// The quantity a chart plots, each with its unit.
@@ -95,7 +96,15 @@ impl Metric {
 
     /// `value` with a precision that suits the metric, and the unit.
     pub fn format(self, value: f64) -> String {
-        format!("{} {}", format_number(value), self.unit())
+        format!("{} {}", self.format_bare(value), self.unit())
+    }
+
+    /// `value` with a precision that suits the metric, without the unit.
+    pub fn format_bare(self, value: f64) -> String {
+        match self {
+            Metric::NsPerCall => format_ns(value),
+            _ => format_number(value),
+        }
     }
 }
 
@@ -154,13 +163,32 @@ pub fn format_number(value: f64) -> String {
     }
 }
 
-/// The activation of a row as one label: `relu`, `leaky_relu:alpha=0.01`.
+/// The activation of a row as one label, in the form the CLI reads: `relu`,
+/// `leaky_relu:alpha=0.01`, `silu` (whose implied `beta=1` is left out).
 pub fn activation_label(row: &Row) -> String {
-    if row.params.is_empty() {
-        row.activation.clone()
-    } else {
-        format!("{}:{}", row.activation, row.params)
+    match Activation::from_name_and_params(&row.activation, &row.params) {
+        Ok(activation) => activation.spec(),
+        // A report from a newer actprof may name activations this build does not know.
+        Err(_) if row.params.is_empty() => row.activation.clone(),
+        Err(_) => format!("{}:{}", row.activation, row.params),
     }
+}
+
+/// A time in ns: whole nanoseconds with space-separated thousands from 1 000 ns up, so long
+/// times stay readable; shorter ones as [`format_number`].
+pub fn format_ns(ns: f64) -> String {
+    if !(1e3..1e15).contains(&ns) {
+        return format_number(ns);
+    }
+    let digits = format!("{:.0}", ns);
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            grouped.push(' ');
+        }
+        grouped.push(digit);
+    }
+    grouped
 }
 
 /// Rows arranged as activations (in first-seen order) × sizes (ascending).
@@ -284,6 +312,11 @@ pub(crate) mod tests {
         ];
         let grid = Grid::of(&rows);
         assert_eq!(grid.activations, ["tanh", "leaky_relu:alpha=0.2"]);
+        assert_eq!(activation_label(&row("silu", "beta=1", 4, 1.0)), "silu");
+        assert_eq!(
+            activation_label(&row("swish", "beta=1.5", 4, 1.0)),
+            "swish:beta=1.5"
+        );
         assert_eq!(grid.sizes, [1024, 4096]);
         assert!(grid.cell(&rows, "tanh", 1024).is_some());
         assert!(grid.cell(&rows, "leaky_relu:alpha=0.2", 4096).is_none());
@@ -296,6 +329,9 @@ pub(crate) mod tests {
         assert_eq!(format_number(123.456), "123");
         assert_eq!(format_number(0.0123456), "0.0123");
         assert_eq!(format_number(1.5e7), "1.50e7");
+        assert_eq!(format_ns(999.4), "999");
+        assert_eq!(format_ns(1234.6), "1 235");
+        assert_eq!(format_ns(147_012_345.0), "147 012 345");
         assert_eq!(format_elements(65_536), "64k");
         assert_eq!(format_elements(1000), "1000");
         assert_eq!(format_elements(16 << 20), "16M");

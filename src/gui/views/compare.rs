@@ -1,14 +1,16 @@
 //! The Compare view: a grouped bar chart of the chosen metric per activation and size with
 //! error bars, and the verdict of each cell against a baseline report.
 
-use egui_plot::{Bar, BarChart, GridMark, Legend, Line, Plot, PlotPoints};
+use egui_plot::{Bar, BarChart, Corner, GridMark, Legend, Line, Plot, PlotPoints};
 
 use crate::report::Row;
 use crate::report::compare::{Comparison, Verdict, compare};
 
 use super::super::app::{Action, ActprofApp};
 use super::super::dialogs::{Purpose, file_button};
-use super::super::model::{AxisScale, ErrorBars, Grid, Metric, format_elements, format_number};
+use super::super::model::{
+    AxisScale, ErrorBars, Grid, Metric, format_elements, format_ns, format_number,
+};
 use super::super::theme;
 use super::{export_png_ui, metric_ui, no_results_ui};
 
@@ -106,6 +108,19 @@ fn chart_ui(ui: &mut egui::Ui, app: &ActprofApp, height: f32) -> egui::Rect {
         }
     };
 
+    // Room above the tallest whisker for the legend.
+    let tallest = series
+        .iter()
+        .flat_map(|(_, bars)| {
+            bars.iter()
+                .map(|bar| bar.interval.map_or(bar.value, |(_, high)| high))
+        })
+        .fold(f64::NEG_INFINITY, f64::max);
+    let headroom = if log {
+        to_plot(tallest) + 0.5
+    } else {
+        tallest * 1.3
+    };
     let groups = grid.sizes.len();
     let sizes = grid.sizes.clone();
     let x_formatter = move |mark: GridMark, _range: &std::ops::RangeInclusive<f64>| {
@@ -132,7 +147,12 @@ fn chart_ui(ui: &mut egui::Ui, app: &ActprofApp, height: f32) -> egui::Rect {
 
     let response = Plot::new("compare-bars")
         .height(height)
-        .legend(Legend::default())
+        .legend(
+            Legend::default()
+                .position(Corner::LeftTop)
+                .follow_insertion_order(true),
+        )
+        .include_y(headroom)
         .x_axis_label("Tensor length (elements)")
         .y_axis_label(y_label)
         .x_axis_formatter(x_formatter)
@@ -176,7 +196,8 @@ fn chart_ui(ui: &mut egui::Ui, app: &ActprofApp, height: f32) -> egui::Rect {
                             [bar.x + cap, high],
                         ]
                         .into();
-                        let whisker = Line::new(name.clone(), points)
+                        // Unnamed: the legend lists activations, not their whiskers.
+                        let whisker = Line::new("", points)
                             .color(ui_contrast(plot_ui.ctx()))
                             .width(1.5);
                         plot_ui.line(whisker);
@@ -209,7 +230,7 @@ fn bar_text(
         text.push_str(&format!(
             "\n{}: {} – {}",
             bars.label(),
-            format_number(low),
+            metric.format_bare(low),
             metric.format(high)
         ));
     }
@@ -317,8 +338,8 @@ fn comparison_row_ui(ui: &mut egui::Ui, comparison: &Comparison, dark: bool) {
     }
     ui.label(format_elements(key.elements));
     ui.label(key.threads.to_string());
-    ui.label(format!("{} ns", format_number(comparison.base_median_ns)));
-    ui.label(format!("{} ns", format_number(comparison.new_median_ns)));
+    ui.label(format!("{} ns", format_ns(comparison.base_median_ns)));
+    ui.label(format!("{} ns", format_ns(comparison.new_median_ns)));
     ui.label(format!("{:.3}×", comparison.ratio));
     ui.label(format!("{:+.1} %", comparison.change_pct));
     let colour = match comparison.verdict {

@@ -1,9 +1,9 @@
 //! The Functions view: f(x) and f'(x) of the plan's activations, and the error of our f32
 //! kernel against the f64 reference on the same x range, computed on the spot.
 
-use egui_plot::{HoverPosition, Legend, Line, LineStyle, Plot, PlotPoint};
+use egui_plot::{Corner, HoverPosition, Legend, Line, LineStyle, Plot, PlotPoint};
 
-use crate::kernels::accuracy::ulp_error;
+use crate::kernels::ulp::ulp_error;
 use crate::kernels::{self, Activation, reference};
 
 use super::super::app::{Action, ActprofApp};
@@ -101,7 +101,7 @@ pub fn functions_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<A
     ui.label("f(x) (solid) and f'(x) (dashed), f64 reference");
     let top = Plot::new("functions-values")
         .height(half)
-        .legend(Legend::default())
+        .legend(legend())
         .x_axis_label("x")
         .y_axis_label("f(x), f'(x)")
         .link_axis(link, [true, false])
@@ -116,8 +116,8 @@ pub fn functions_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<A
                         .width(2.0),
                 );
                 if settings.show_derivative {
-                    let name = format!("{}'", curve.label);
-                    let line = Line::new(name, curve.derivative.as_slice())
+                    // Same name as f(x): one legend entry shows or hides both curves.
+                    let line = Line::new(curve.label.clone(), curve.derivative.as_slice())
                         .color(colour)
                         .style(LineStyle::dashed_dense());
                     plot_ui.line(line);
@@ -134,7 +134,7 @@ pub fn functions_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<A
     ));
     let bottom = Plot::new("functions-error")
         .height(half)
-        .legend(Legend::default())
+        .legend(legend())
         .x_axis_label("x")
         .y_axis_label(axis)
         .link_axis(link, [true, false])
@@ -150,6 +150,13 @@ pub fn functions_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<A
             }
         });
     app.chart_rect = Some(top.response.rect.union(bottom.response.rect));
+}
+
+/// Legends in the top-left corner, in the plan's order.
+fn legend() -> Legend {
+    Legend::default()
+        .position(Corner::LeftTop)
+        .follow_insertion_order(true)
 }
 
 fn range_ui(ui: &mut egui::Ui, settings: &mut FunctionsState) {

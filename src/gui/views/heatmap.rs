@@ -6,7 +6,7 @@ use egui::{Align2, FontId, Rect, Sense, Stroke, pos2, vec2};
 use crate::report::Row;
 
 use super::super::app::{Action, ActprofApp};
-use super::super::model::{Grid, Metric, format_elements, format_number};
+use super::super::model::{Grid, Metric, format_elements, format_ns, format_number};
 use super::super::theme;
 use super::{export_png_ui, metric_ui, no_results_ui};
 
@@ -171,7 +171,7 @@ fn grid_ui(
                 theme::ramp(scale.fraction(v))
             });
             painter.rect_filled(rect, 2.0, fill);
-            let text = value.map_or_else(|| "—".to_owned(), format_number);
+            let text = value.map_or_else(|| "—".to_owned(), |v| metric.format_bare(v));
             painter.text(
                 rect.center(),
                 Align2::CENTER_CENTER,
@@ -224,26 +224,19 @@ fn cell_tooltip_ui(
             ui.label(text);
             ui.end_row();
         };
-        line(
-            "median",
-            format!("{} ns/call", format_number(row.median_ns)),
-        );
+        line("median", format!("{} ns/call", format_ns(row.median_ns)));
         line(
             "95% CI of median",
             format!(
                 "{} – {} ns",
-                format_number(row.ci95_low_ns),
-                format_number(row.ci95_high_ns)
+                format_ns(row.ci95_low_ns),
+                format_ns(row.ci95_high_ns)
             ),
         );
-        line("MAD (×1.4826)", format!("{} ns", format_number(row.mad_ns)));
+        line("MAD (×1.4826)", format!("{} ns", format_ns(row.mad_ns)));
         line(
             "p5 / p95",
-            format!(
-                "{} / {} ns",
-                format_number(row.p5_ns),
-                format_number(row.p95_ns)
-            ),
+            format!("{} / {} ns", format_ns(row.p5_ns), format_ns(row.p95_ns)),
         );
         line(
             "outliers (Tukey)",

@@ -6,7 +6,7 @@ use crate::report::Row;
 
 use super::super::app::{Action, ActprofApp};
 use super::super::dialogs::{Purpose, file_button};
-use super::super::model::{activation_label, format_number};
+use super::super::model::{activation_label, format_ns, format_number};
 use super::super::theme;
 use super::no_results_ui;
 
@@ -70,17 +70,17 @@ impl Column {
             Column::Activation => activation_label(row),
             Column::Elements => row.elements.to_string(),
             Column::Threads => row.threads.to_string(),
-            Column::Median => format_number(row.median_ns),
+            Column::Median => format_ns(row.median_ns),
             Column::Ci95 => {
                 format!(
                     "{} – {}",
-                    format_number(row.ci95_low_ns),
-                    format_number(row.ci95_high_ns)
+                    format_ns(row.ci95_low_ns),
+                    format_ns(row.ci95_high_ns)
                 )
             }
-            Column::Mad => format_number(row.mad_ns),
-            Column::P5 => format_number(row.p5_ns),
-            Column::P95 => format_number(row.p95_ns),
+            Column::Mad => format_ns(row.mad_ns),
+            Column::P5 => format_ns(row.p5_ns),
+            Column::P95 => format_ns(row.p95_ns),
             Column::NsPerElement => format_number(row.ns_per_element),
             Column::GelemPerS => format_number(row.gelem_per_s),
             Column::MaxUlp => format_number(row.max_ulp_error),
