@@ -121,11 +121,20 @@ fn run_heatmap_compare_and_export() {
         }
     }
 
-    // A baseline 10× slower for relu and 10× faster for tanh: by the definition of the
+    // A baseline 1000× slower for relu and 1000× faster for tanh: by the definition of the
     // verdict (disjoint intervals, change beyond 2%), relu is now faster and tanh slower.
     let baseline: Vec<Row> = rows
         .iter()
-        .map(|row| scaled(row, if row.activation == "relu" { 10.0 } else { 0.1 }))
+        .map(|row| {
+            scaled(
+                row,
+                if row.activation == "relu" {
+                    1000.0
+                } else {
+                    0.001
+                },
+            )
+        })
         .collect();
     let baseline_path = dir.path().join("baseline.csv");
     report::csv::write_file(&baseline_path, &baseline).expect("baseline written");
@@ -136,12 +145,12 @@ fn run_heatmap_compare_and_export() {
     assert_eq!(
         h.query_all_by_label("faster").count(),
         2,
-        "relu at both sizes"
+        "relu at both sizes; rows: {rows:?}"
     );
     assert_eq!(
         h.query_all_by_label("slower").count(),
         2,
-        "tanh at both sizes"
+        "tanh at both sizes; rows: {rows:?}"
     );
     assert!(h.query_by_label("no change").is_none());
 

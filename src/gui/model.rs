@@ -166,11 +166,16 @@ pub fn format_number(value: f64) -> String {
 /// The activation of a row as one label, in the form the CLI reads: `relu`,
 /// `leaky_relu:alpha=0.01`, `silu` (whose implied `beta=1` is left out).
 pub fn activation_label(row: &Row) -> String {
-    match Activation::from_name_and_params(&row.activation, &row.params) {
+    activation_spec(&row.activation, &row.params)
+}
+
+/// [`activation_label`] from a name and a parameter string.
+pub fn activation_spec(name: &str, params: &str) -> String {
+    match Activation::from_name_and_params(name, params) {
         Ok(activation) => activation.spec(),
         // A report from a newer actprof may name activations this build does not know.
-        Err(_) if row.params.is_empty() => row.activation.clone(),
-        Err(_) => format!("{}:{}", row.activation, row.params),
+        Err(_) if params.is_empty() => name.to_owned(),
+        Err(_) => format!("{name}:{params}"),
     }
 }
 

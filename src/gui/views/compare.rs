@@ -9,7 +9,7 @@ use crate::report::compare::{Comparison, Verdict, compare};
 use super::super::app::{Action, ActprofApp};
 use super::super::dialogs::{Purpose, file_button};
 use super::super::model::{
-    AxisScale, ErrorBars, Grid, Metric, format_elements, format_ns, format_number,
+    AxisScale, ErrorBars, Grid, Metric, activation_spec, format_elements, format_ns, format_number,
 };
 use super::super::theme;
 use super::{export_png_ui, metric_ui, no_results_ui};
@@ -38,7 +38,9 @@ pub fn compare_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Act
     if app.rows.is_empty() {
         no_results_ui(ui, app);
     } else {
-        let height = (ui.available_height() * 0.55).max(220.0);
+        // Leave room for the verdict table once a baseline is loaded.
+        let share = if app.baseline.is_some() { 0.45 } else { 0.6 };
+        let height = (ui.available_height() * share).max(220.0);
         let rect = chart_ui(ui, app, height);
         app.chart_rect = Some(rect);
     }
@@ -331,11 +333,7 @@ fn comparison_table_ui(
 
 fn comparison_row_ui(ui: &mut egui::Ui, comparison: &Comparison, dark: bool) {
     let key = &comparison.key;
-    if key.params.is_empty() {
-        ui.label(&key.activation);
-    } else {
-        ui.label(format!("{}:{}", key.activation, key.params));
-    }
+    ui.label(activation_spec(&key.activation, &key.params));
     ui.label(format_elements(key.elements));
     ui.label(key.threads.to_string());
     ui.label(format!("{} ns", format_ns(comparison.base_median_ns)));

@@ -1,7 +1,7 @@
 //! The Functions view: f(x) and f'(x) of the plan's activations, and the error of our f32
 //! kernel against the f64 reference on the same x range, computed on the spot.
 
-use egui_plot::{Corner, HoverPosition, Legend, Line, LineStyle, Plot, PlotPoint};
+use egui_plot::{Corner, HoverPosition, Legend, Line, LineStyle, Plot, PlotPoint, Points};
 
 use crate::kernels::ulp::ulp_error;
 use crate::kernels::{self, Activation, reference};
@@ -146,7 +146,14 @@ pub fn functions_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<A
                     ErrorUnit::Ulp => curve.ulp_error.as_slice(),
                     ErrorUnit::Absolute => curve.abs_error.as_slice(),
                 };
-                plot_ui.line(Line::new(curve.label.clone(), points).color(theme::series(index)));
+                // Dots, not lines: the error jumps between neighbouring inputs, and lines
+                // would paint a solid block over the other activations.
+                let largest = points.iter().map(|point| point.y).fold(0.0, f64::max);
+                let name = format!("{} (max {} {unit})", curve.label, format_number(largest));
+                let dots = Points::new(name, points)
+                    .color(theme::series(index))
+                    .radius(1.5);
+                plot_ui.points(dots);
             }
         });
     app.chart_rect = Some(top.response.rect.union(bottom.response.rect));

@@ -12,8 +12,10 @@ use super::{export_png_ui, metric_ui, no_results_ui};
 
 /// Width of the activation-name column, in points.
 const LABEL_WIDTH: f32 = 190.0;
-/// Height of the size header and of each activation row, in points.
+/// Height of the size header, and the least height of each activation row, in points.
 const ROW_HEIGHT: f32 = 30.0;
+/// Rows grow up to this height when the window has room.
+const MAX_ROW_HEIGHT: f32 = 56.0;
 /// Colours switch to a log scale when the largest value is this many times the smallest.
 const LOG_COLOUR_RATIO: f64 = 20.0;
 
@@ -103,6 +105,7 @@ pub fn heatmap_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Act
                 grid_ui(ui, &grid, &values, rows, metric, &scale);
                 ui.add_space(8.0);
                 legend_ui(ui, metric, &scale);
+                ui.weak("Hover a cell for its full statistics.");
             })
             .response
             .rect
@@ -120,10 +123,14 @@ fn grid_ui(
     scale: &ColourScale,
 ) {
     let columns = grid.sizes.len() as f32;
+    let activations = grid.activations.len() as f32;
     let cell_width = ((ui.available_width() - LABEL_WIDTH) / columns).clamp(70.0, 170.0);
+    // Keep room below the grid for the legend and the hint (about three rows).
+    let cell_height = ((ui.available_height() - ROW_HEIGHT * 4.0) / activations)
+        .clamp(ROW_HEIGHT, MAX_ROW_HEIGHT);
     let size = vec2(
         LABEL_WIDTH + cell_width * columns,
-        ROW_HEIGHT * (grid.activations.len() as f32 + 1.0),
+        ROW_HEIGHT + cell_height * activations,
     );
     let (area, _) = ui.allocate_exact_size(size, Sense::hover());
     let painter = ui.painter_at(area);
@@ -154,9 +161,9 @@ fn grid_ui(
     }
 
     for (row_index, activation) in grid.activations.iter().enumerate() {
-        let top = origin.y + ROW_HEIGHT * (row_index as f32 + 1.0);
+        let top = origin.y + ROW_HEIGHT + cell_height * row_index as f32;
         painter.text(
-            pos2(origin.x + 4.0, top + ROW_HEIGHT / 2.0),
+            pos2(origin.x + 4.0, top + cell_height / 2.0),
             Align2::LEFT_CENTER,
             activation,
             font.clone(),
@@ -165,7 +172,7 @@ fn grid_ui(
         for (column, &elements) in grid.sizes.iter().enumerate() {
             let left = origin.x + LABEL_WIDTH + cell_width * column as f32;
             let rect =
-                Rect::from_min_size(pos2(left, top), vec2(cell_width, ROW_HEIGHT)).shrink(1.0);
+                Rect::from_min_size(pos2(left, top), vec2(cell_width, cell_height)).shrink(1.0);
             let value = values[row_index][column];
             let fill = value.map_or(ui.visuals().faint_bg_color, |v| {
                 theme::ramp(scale.fraction(v))
