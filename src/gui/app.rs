@@ -12,7 +12,7 @@ use crate::report::{self, Row};
 
 use super::dialogs::{Dialogs, Purpose};
 use super::panels::plan::PlanEditor;
-use super::state::{STORAGE_KEY, Tab, UiState};
+use super::state::{RESULTS_KEY, STORAGE_KEY, Tab, UiState};
 use super::views::functions::FunctionsCache;
 use super::views::report::SortOrder;
 use super::worker::{Command, Worker, WorkerEvent};
@@ -76,8 +76,12 @@ impl RunProgress {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ResultsSource {
     None,
-    Run { started_at_utc: String },
+    Run {
+        started_at_utc: String,
+    },
     File(PathBuf),
+    /// The results shown when the app was last closed.
+    LastSession,
 }
 
 /// Messages shown in place, next to the control that caused them.
@@ -133,7 +137,16 @@ impl ActprofApp {
             .storage
             .and_then(|storage| eframe::get_value(storage, STORAGE_KEY));
         let first_launch = stored.is_none();
-        Self::with_state(&cc.egui_ctx, stored.unwrap_or_default(), first_launch, true)
+        let mut app =
+            Self::with_state(&cc.egui_ctx, stored.unwrap_or_default(), first_launch, true);
+        let last_rows: Option<Vec<Row>> = cc
+            .storage
+            .and_then(|storage| eframe::get_value(storage, RESULTS_KEY));
+        if let Some(rows) = last_rows.filter(|rows| !rows.is_empty()) {
+            app.rows = rows;
+            app.source = ResultsSource::LastSession;
+        }
+        app
     }
 
     /// The app from a given state, without storage. `auto_run` starts the plan on the first
@@ -510,6 +523,9 @@ impl ActprofApp {
             ResultsSource::File(path) => {
                 format!("{} rows from {}", self.rows.len(), path.display())
             }
+            ResultsSource::LastSession => {
+                format!("{} cells kept from the last session", self.rows.len())
+            }
         }
     }
 }
@@ -560,5 +576,9 @@ impl eframe::App for ActprofApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, STORAGE_KEY, &self.state);
+        // Half a run is not worth restoring; keep what was stored before it started.
+        if !self.is_running() {
+            eframe::set_value(storage, RESULTS_KEY, &self.rows);
+        }
     }
 }

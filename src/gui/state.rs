@@ -9,6 +9,9 @@ use super::model::{AxisScale, ErrorBars, Metric};
 /// The key under which [`UiState`] is stored in eframe's storage.
 pub const STORAGE_KEY: &str = "actprof.ui_state";
 
+/// The key under which the last results (report rows) are stored, beside [`STORAGE_KEY`].
+pub const RESULTS_KEY: &str = "actprof.last_results";
+
 /// The noise threshold used by the Compare view until the user picks another, in percent.
 pub const DEFAULT_NOISE_PCT: f64 = 2.0;
 
