@@ -36,14 +36,13 @@ fn sigmoid_f32(x: f64) -> f32 {
 
 #[test]
 fn eval_sigmoid_prints_the_correctly_rounded_values() {
-    // 1/(1+e^100) ≈ 3.72e-44 is an f32 subnormal (27 × 2^-149); 1/(1+e^-100) rounds to 1.
-    let expected = format!(
-        "-100 {}\n0 {}\n100 {}\n",
-        sigmoid_f32(-100.0),
-        sigmoid_f32(0.0),
-        sigmoid_f32(100.0)
-    );
-    assert_eq!(expected, "-100 3.8e-44\n0 0.5\n100 1\n");
+    // 1/(1+e^100) ≈ 3.72e-44 is an f32 subnormal (27 × 2^-149, printed 3.8e-44 as the
+    // shortest decimal that reads back to it); 1/(1+e^-100) rounds to 1.
+    let expected = "-100 3.8e-44\n0 0.5\n100 1\n";
+    for (x, printed) in [(-100.0, "3.8e-44"), (0.0, "0.5"), (100.0, "1")] {
+        let value: f32 = printed.parse().expect("a number");
+        assert_eq!(value.to_bits(), sigmoid_f32(x).to_bits(), "sigmoid({x})");
+    }
 
     for implementation in ["fast", "reference"] {
         let out = stdout_of(
@@ -113,7 +112,7 @@ fn compare_reports_a_faster_run_and_exits_0() {
         .take(3)
         .map(|line| {
             let activation = line.split_whitespace().next().expect("activation column");
-            let verdict = line.rsplitn(2, "  ").next().expect("verdict column").trim();
+            let verdict = line.rsplit("  ").next().expect("verdict column").trim();
             (activation, verdict)
         })
         .collect();
@@ -189,4 +188,69 @@ fn compare_refuses_a_bad_noise_threshold() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("bad noise threshold `lots`"));
+}
+
+/// Runs a tiny real `actprof bench` that writes its CSV report to `out`.
+fn bench_into(out: &Path) {
+    actprof()
+        .args([
+            "bench",
+            "--activations",
+            "relu",
+            "--sizes",
+            "1k",
+            "--min-time",
+            "10ms",
+        ])
+        .args(["--warmup", "5ms", "--min-samples", "5", "--out"])
+        .arg(out)
+        .assert()
+        .success();
+}
+
+#[test]
+fn compare_two_real_bench_reports() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (base_path, new_path) = (dir.path().join("base.csv"), dir.path().join("new.csv"));
+    bench_into(&base_path);
+    bench_into(&new_path);
+    let base = actprof::report::read_file(&base_path).expect("bench writes a readable report");
+    let new = actprof::report::read_file(&new_path).expect("bench writes a readable report");
+    assert_eq!((base.len(), new.len()), (1, 1));
+    let (b, n) = (&base[0], &new[0]);
+    assert_eq!(
+        (b.activation.as_str(), b.elements, b.threads),
+        ("relu", 1024, 1)
+    );
+
+    let output = actprof()
+        .arg("compare")
+        .arg(&base_path)
+        .arg(&new_path)
+        .output()
+        .expect("runs");
+
+    // The verdict follows the documented rule; which one it is depends on timing noise.
+    let overlap = b.ci95_low_ns <= n.ci95_high_ns && n.ci95_low_ns <= b.ci95_high_ns;
+    let change = n.median_ns / b.median_ns - 1.0;
+    let verdict = if overlap || change.abs() <= 0.02 {
+        "no change"
+    } else if change < 0.0 {
+        "faster"
+    } else {
+        "slower"
+    };
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+    let row = stdout.lines().nth(1).expect("one table row");
+    assert!(row.starts_with("relu"), "{stdout}");
+    assert!(
+        row.contains(&format!("{:+.1}%", change * 100.0)),
+        "{stdout}"
+    );
+    assert!(row.ends_with(verdict), "{stdout}");
+    assert_eq!(
+        output.status.code(),
+        Some(if verdict == "slower" { 1 } else { 0 })
+    );
+    assert!(stdout.contains("1 cell compared"), "{stdout}");
 }

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 
 use super::CompareArgs;
+use super::table::{self, Align};
 use crate::report::{self, CompareReport, Comparison, Row};
 
 /// Runs `actprof compare` and prints its table and summary.
@@ -62,7 +63,7 @@ pub fn render(report: &CompareReport, base_name: &str, new_name: &str) -> String
         ("verdict", Align::Left),
     ];
     let rows: Vec<Vec<String>> = report.comparisons.iter().map(table_row).collect();
-    let mut text = table(&header, &rows);
+    let mut text = table::render(&header, &rows);
 
     for (keys, name) in [
         (&report.only_in_base, base_name),
@@ -79,9 +80,14 @@ pub fn render(report: &CompareReport, base_name: &str, new_name: &str) -> String
 
     let _ = writeln!(
         text,
-        "\n{} cells compared (noise threshold {}%): {} faster, {} slower, {} no change; \
+        "\n{} cell{} compared (noise threshold {}%): {} faster, {} slower, {} no change; \
          {} only in {base_name}, {} only in {new_name}",
         report.comparisons.len(),
+        if report.comparisons.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
         trimmed(report.noise * 100.0),
         report.count(report::Verdict::Faster),
         report.count(report::Verdict::Slower),
@@ -110,59 +116,15 @@ fn table_row(comparison: &Comparison) -> Vec<String> {
     ]
 }
 
-/// A time with three to four significant digits, enough to judge a 1% change.
+/// A time with at least three significant digits, enough to judge a 1% change.
 fn nanoseconds(ns: f64) -> String {
-    if ns >= 100.0 {
-        format!("{ns:.0}")
-    } else if ns >= 10.0 {
-        format!("{ns:.1}")
-    } else {
-        format!("{ns:.2}")
-    }
+    table::significant(ns, 3)
 }
 
 /// `x` with at most two decimals and no trailing zeros (2 → `2`, 2.5 → `2.5`).
 fn trimmed(x: f64) -> String {
     let text = format!("{x:.2}");
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
-#[derive(Clone, Copy)]
-enum Align {
-    Left,
-    Right,
-}
-
-/// Columns padded to their widest cell, two spaces apart.
-fn table(header: &[(&str, Align)], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header
-        .iter()
-        .map(|(name, _)| name.chars().count())
-        .collect();
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-
-    let names: Vec<String> = header.iter().map(|(name, _)| (*name).to_owned()).collect();
-    let mut text = String::new();
-    for row in std::iter::once(&names).chain(rows) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .zip(header)
-            .map(|((cell, &width), &(_, align))| {
-                let pad = " ".repeat(width - cell.chars().count());
-                match align {
-                    Align::Left => format!("{cell}{pad}"),
-                    Align::Right => format!("{pad}{cell}"),
-                }
-            })
-            .collect();
-        let _ = writeln!(text, "{}", cells.join("  ").trim_end());
-    }
-    text
 }
 
 #[cfg(test)]
@@ -231,6 +193,7 @@ only in a.csv:
         assert_eq!(nanoseconds(1234.56), "1235");
         assert_eq!(nanoseconds(12.345), "12.3");
         assert_eq!(nanoseconds(1.2345), "1.23");
+        assert_eq!(nanoseconds(0.5), "0.500");
         assert_eq!(trimmed(2.0), "2");
         assert_eq!(trimmed(7.000000000000001), "7");
         assert_eq!(trimmed(0.5), "0.5");

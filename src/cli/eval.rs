@@ -1,8 +1,10 @@
 //! `actprof eval`: one activation at a few inputs, printed exactly.
 //!
-//! Each line is `input output`, both in Rust's shortest round-trip form for f32 (so
-//! pasting a printed number back gives the same bits): `-0` keeps its sign, and special
-//! values print as `NaN`, `inf` and `-inf`.
+//! Each line is `input output`, both with the fewest digits that read back as the same f32
+//! (so pasting a printed number back gives the same bits). Magnitudes in [1e-5, 1e16) are
+//! written as plain decimals (`0.5`, `1`, `-2.25`), others in exponent form (`3.8e-44`,
+//! `3.4028235e38`) so subnormals stay readable; `-0` keeps its sign, and special values
+//! print as `NaN`, `inf` and `-inf`.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -20,9 +22,20 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
 
     let mut stdout = io::stdout().lock();
     for (input, output) in inputs.iter().zip(&outputs) {
-        writeln!(stdout, "{input} {output}").context("cannot write to standard output")?;
+        writeln!(stdout, "{} {}", shortest(*input), shortest(*output))
+            .context("cannot write to standard output")?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `x` with the fewest digits that parse back to the same f32 (see the module doc).
+pub fn shortest(x: f32) -> String {
+    let magnitude = x.abs();
+    if x == 0.0 || !x.is_finite() || (1e-5..1e16).contains(&magnitude) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
 }
 
 /// The activation named by the positional argument, with `--alpha` / `--beta` applied.
@@ -147,6 +160,28 @@ mod tests {
             "input 3 of 3, `x3`, is not a number (expected e.g. -1.5, 2e-3, nan, inf)"
         );
         assert!(parse_values(&[]).is_err());
+    }
+
+    #[test]
+    fn numbers_print_shortest_and_read_back_exactly() {
+        let cases = [
+            (0.5, "0.5"),
+            (1.0, "1"),
+            (-0.0, "-0"),
+            (1e-5, "0.00001"),
+            (9.5e-6, "9.5e-6"),
+            (f32::from_bits(27), "3.8e-44"),
+            (f32::from_bits(1), "1e-45"),
+            (f32::MAX, "3.4028235e38"),
+            (1e15, "1000000000000000"),
+            (f32::NEG_INFINITY, "-inf"),
+            (f32::NAN, "NaN"),
+        ];
+        for (x, text) in cases {
+            assert_eq!(shortest(x), text);
+            let back: f32 = text.parse().expect("printed numbers parse");
+            assert!(back.to_bits() == x.to_bits() || x.is_nan(), "{text}");
+        }
     }
 
     #[test]

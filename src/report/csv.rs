@@ -22,10 +22,10 @@ use super::row::{COLUMNS, Row};
 /// Why a report could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("cannot open the report: {source} ({path})")]
+    #[error("cannot open the report ({path})")]
     Open { path: String, source: io::Error },
 
-    #[error("cannot write the report: {source} ({path})")]
+    #[error("cannot write the report ({path})")]
     Write { path: String, source: io::Error },
 
     #[error("the report is empty: expected a header line naming the columns ({path})")]
@@ -33,8 +33,7 @@ pub enum ReportError {
 
     #[error(
         "not an actprof report: the header names none of its columns (found {found}; \
-         expected {expected}) ({path})",
-        expected = COLUMNS.join(",")
+         expected activation, params, …, median_ns, …) ({path})"
     )]
     NotAReport { path: String, found: String },
 

@@ -42,7 +42,7 @@ pub const COLUMNS: [&str; 31] = [
     "started_at_utc",
 ];
 
-/// A report row. Field order is the CSV column order; the README documents each column.
+/// A report row. Field order is the CSV column order ([`COLUMNS`]); units are in the names.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     /// Stable activation name (`relu`, `leaky_relu`, ...).
@@ -51,34 +51,61 @@ pub struct Row {
     pub params: String,
     /// Element type (`f32`).
     pub dtype: String,
+    /// Tensor length of each kernel call, in elements.
     pub elements: u64,
+    /// Threads sharing each kernel call.
     pub threads: u32,
     /// Where it ran (`local` for this CPU).
     pub target: String,
+    /// Timed samples taken.
     pub samples: u64,
+    /// Back-to-back kernel calls per timed sample.
     pub iterations_per_sample: u64,
+    /// Median time of one kernel call over the samples, in nanoseconds.
     pub median_ns: f64,
+    /// Mean time per call, in nanoseconds.
     pub mean_ns: f64,
+    /// Standard deviation of the per-call times, in nanoseconds.
     pub stddev_ns: f64,
+    /// Median absolute deviation × 1.4826, in nanoseconds.
     pub mad_ns: f64,
+    /// Fastest sample's time per call, in nanoseconds.
     pub min_ns: f64,
+    /// 5th percentile of the per-call times, in nanoseconds.
     pub p5_ns: f64,
+    /// 95th percentile, in nanoseconds.
     pub p95_ns: f64,
+    /// 99th percentile, in nanoseconds.
     pub p99_ns: f64,
+    /// Lower end of the bootstrap 95% confidence interval of the median, in nanoseconds.
     pub ci95_low_ns: f64,
+    /// Upper end of that interval, in nanoseconds.
     pub ci95_high_ns: f64,
+    /// Samples beyond the 1.5 IQR Tukey fences but within 3 IQR.
     pub outliers_mild: u64,
+    /// Samples beyond the 3 IQR fences.
     pub outliers_severe: u64,
+    /// `median_ns / elements`.
     pub ns_per_element: f64,
+    /// Throughput at the median, in 10^9 elements per second (`elements / median_ns`).
     pub gelem_per_s: f64,
+    /// Largest error of the kernel against the f64 reference, in f32 ULPs.
     pub max_ulp_error: f64,
+    /// Largest absolute error against the f64 reference.
     pub max_abs_error: f64,
+    /// CPU model name.
     pub host_cpu: String,
+    /// Operating system and kernel version.
     pub host_os: String,
+    /// cpufreq scaling governor; empty when the OS exposes none.
     pub governor: String,
+    /// Instruction set the kernels ran on (`scalar`, `avx2+fma`, `avx512`).
     pub kernel_isa: String,
+    /// Seed of the input data.
     pub seed: u64,
+    /// Version of actprof that measured the row.
     pub actprof_version: String,
+    /// When the run started, RFC 3339 in UTC.
     pub started_at_utc: String,
 }
 
