@@ -97,7 +97,7 @@ impl HostFacts {
             virtualization,
             actprof_version: env!("CARGO_PKG_VERSION").to_owned(),
             rustc_version: RUSTC_VERSION.to_owned(),
-            kernel_isa: kernel_isa().to_owned(),
+            kernel_isa: crate::kernels::dispatched_isa().name().to_owned(),
             warnings: Vec::new(),
         };
         facts.warnings = facts.timing_warnings();
@@ -123,13 +123,6 @@ impl HostFacts {
         }
         warnings
     }
-}
-
-/// Which f32 kernels run on this CPU.
-fn kernel_isa() -> &'static str {
-    // TODO(kernels): report `kernels::dispatched_isa().name()` once the SIMD kernels land;
-    // until then every kernel call is the portable scalar loop.
-    "scalar"
 }
 
 /// The value of the first `key : value` line of `/proc/cpuinfo`.
