@@ -232,3 +232,85 @@ fn escape_cancels_and_keeps_finished_cells() {
         "one filled heatmap cell per finished cell"
     );
 }
+
+#[test]
+fn shortcuts_export_and_open_csv() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut plan = tiny_plan();
+    plan.activations = vec![Activation::Relu];
+    plan.sizes = vec![1024];
+    let mut h = harness(plan);
+    click_run_and_wait(&mut h);
+    let rows = h.state().rows.clone();
+    assert_eq!(rows.len(), 1);
+
+    let path = dir.path().join("shortcut.csv");
+    set_path(&mut h, |state| &mut state.csv_path, &path);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.step();
+    assert_eq!(report::csv::read_file(&path).expect("Ctrl+S wrote a report"), rows);
+
+    h.state_mut().rows.clear();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    h.step();
+    assert_eq!(h.state().rows, rows, "Ctrl+O read the report back");
+}
+
+#[test]
+fn profiles_save_load_and_report_errors_in_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = tiny_plan();
+    let mut h = harness(plan.clone());
+    h.step();
+
+    let saved = dir.path().join("profiles").join("mine.toml");
+    set_path(&mut h, |state| &mut state.profile_path, &saved);
+    click(&mut h, "Save profile");
+    assert!(saved.exists(), "the profile folder is created");
+
+    h.state_mut().state.plan.threads = 3;
+    click(&mut h, "Load profile");
+    assert_eq!(h.state().state.plan, plan, "loading gives back the saved plan");
+
+    // Line 2 of this profile is not TOML.
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "activations = [\"relu\"]\nsizes = [1k\n").expect("written");
+    set_path(&mut h, |state| &mut state.profile_path, &broken);
+    click(&mut h, "Load profile");
+    let error = h.get_by_label_contains("broken.toml");
+    let message = text_of(&error);
+    assert!(message.contains(":2:"), "line named in {message:?}");
+    assert_eq!(h.state().state.plan, plan, "the plan is kept");
+}
+
+#[test]
+fn bad_size_is_refused_in_place() {
+    let mut h = harness(tiny_plan());
+    h.step();
+    let field = h.get_by_label("Sizes (elements; k = 1024, M = 1024²)");
+    field.focus();
+    h.step();
+    h.get_by_label("Sizes (elements; k = 1024, M = 1024²)").type_text(", lots");
+    h.step();
+    h.step();
+    assert!(h.query_by_label_contains("`lots`").is_some(), "error names the entry");
+    assert_eq!(h.state().state.plan.sizes, [1024, 4096], "plan unchanged");
+}
+
+#[test]
+fn metric_choice_changes_the_heatmap_unit() {
+    let mut plan = tiny_plan();
+    plan.activations = vec![Activation::Relu, Activation::Sigmoid];
+    plan.sizes = vec![1024];
+    let mut h = harness(plan);
+    click_run_and_wait(&mut h);
+
+    h.state_mut().state.metric = actprof::gui::model::Metric::SlowdownVsRelu;
+    h.step();
+    h.step();
+    // ReLU divided by itself is 1 by definition.
+    let relu = text_of(&h.get_by_label_contains("heatmap cell relu 1k: "));
+    assert!(relu.ends_with(": 1.00 × ReLU"), "{relu:?}");
+    let sigmoid = text_of(&h.get_by_label_contains("heatmap cell sigmoid 1k: "));
+    assert!(sigmoid.ends_with(" × ReLU"), "{sigmoid:?}");
+}
