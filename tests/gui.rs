@@ -248,7 +248,10 @@ fn shortcuts_export_and_open_csv() {
     set_path(&mut h, |state| &mut state.csv_path, &path);
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
     h.step();
-    assert_eq!(report::csv::read_file(&path).expect("Ctrl+S wrote a report"), rows);
+    assert_eq!(
+        report::csv::read_file(&path).expect("Ctrl+S wrote a report"),
+        rows
+    );
 
     h.state_mut().rows.clear();
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
@@ -270,7 +273,11 @@ fn profiles_save_load_and_report_errors_in_place() {
 
     h.state_mut().state.plan.threads = 3;
     click(&mut h, "Load profile");
-    assert_eq!(h.state().state.plan, plan, "loading gives back the saved plan");
+    assert_eq!(
+        h.state().state.plan,
+        plan,
+        "loading gives back the saved plan"
+    );
 
     // Line 2 of this profile is not TOML.
     let broken = dir.path().join("broken.toml");
@@ -290,10 +297,14 @@ fn bad_size_is_refused_in_place() {
     let field = h.get_by_label("Sizes (elements; k = 1024, M = 1024²)");
     field.focus();
     h.step();
-    h.get_by_label("Sizes (elements; k = 1024, M = 1024²)").type_text(", lots");
+    h.get_by_label("Sizes (elements; k = 1024, M = 1024²)")
+        .type_text(", lots");
     h.step();
     h.step();
-    assert!(h.query_by_label_contains("`lots`").is_some(), "error names the entry");
+    assert!(
+        h.query_by_label_contains("`lots`").is_some(),
+        "error names the entry"
+    );
     assert_eq!(h.state().state.plan.sizes, [1024, 4096], "plan unchanged");
 }
 
@@ -313,4 +324,25 @@ fn metric_choice_changes_the_heatmap_unit() {
     assert!(relu.ends_with(": 1.00 × ReLU"), "{relu:?}");
     let sigmoid = text_of(&h.get_by_label_contains("heatmap cell sigmoid 1k: "));
     assert!(sigmoid.ends_with(" × ReLU"), "{sigmoid:?}");
+}
+
+#[test]
+fn heatmap_exports_as_svg() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut h = harness(tiny_plan());
+    click_run_and_wait(&mut h);
+
+    let path = dir.path().join("heatmap.svg");
+    set_path(&mut h, |state| &mut state.svg_path, &path);
+    click(&mut h, "Export SVG");
+    let svg = std::fs::read_to_string(&path).expect("SVG written");
+    assert!(svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"));
+    for activation in ["relu", "tanh"] {
+        assert!(
+            svg.contains(&format!(">{activation}</text>")),
+            "{activation} row"
+        );
+    }
+    assert!(svg.contains(">1k</text>") && svg.contains(">4k</text>"));
+    assert!(svg.contains("ns/element"), "unit in the legend");
 }

@@ -14,6 +14,8 @@ use super::dialogs::{Dialogs, Purpose};
 use super::panels::plan::PlanEditor;
 use super::state::{RESULTS_KEY, STORAGE_KEY, Tab, UiState};
 use super::views::functions::FunctionsCache;
+use super::views::heatmap::HeatmapData;
+use super::views::heatmap_svg::heatmap_svg;
 use super::views::report::SortOrder;
 use super::worker::{Command, Worker, WorkerEvent};
 use super::{panels, png, theme, views};
@@ -217,6 +219,7 @@ impl ActprofApp {
             Purpose::LoadBaseline => &mut self.state.baseline_path,
             Purpose::LoadProfile | Purpose::SaveProfile => &mut self.state.profile_path,
             Purpose::ExportPng => &mut self.state.png_path,
+            Purpose::ExportSvg => &mut self.state.svg_path,
         }
     }
 
@@ -228,6 +231,7 @@ impl ActprofApp {
             Purpose::LoadProfile => self.load_profile(path),
             Purpose::SaveProfile => self.save_profile(path),
             Purpose::ExportPng => self.export_png(ctx, path),
+            Purpose::ExportSvg => self.export_svg(path),
         }
     }
 
@@ -461,6 +465,27 @@ impl ActprofApp {
         self.png_result = Some(receiver);
     }
 
+    fn export_svg(&mut self, path: &Path) {
+        self.messages.chart_notice = None;
+        let Some(data) = HeatmapData::of(&self.rows, self.state.metric) else {
+            self.messages.chart_error = Some("no heatmap values to export".to_owned());
+            return;
+        };
+        match std::fs::write(path, heatmap_svg(&data)) {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "heatmap saved");
+                self.messages.chart_error = None;
+                self.messages.chart_notice = Some(format!("Saved heatmap to {}", path.display()));
+            }
+            Err(error) => {
+                self.messages.chart_error = Some(format!(
+                    "cannot write the SVG: {error} ({})",
+                    path.display()
+                ));
+            }
+        }
+    }
+
     fn poll_png(&mut self) {
         let Some(receiver) = &self.png_result else {
             return;
@@ -504,7 +529,14 @@ impl ActprofApp {
     fn tabs_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             for tab in Tab::ALL {
-                ui.selectable_value(&mut self.state.tab, tab, tab.label());
+                if ui
+                    .selectable_value(&mut self.state.tab, tab, tab.label())
+                    .clicked()
+                {
+                    // Export outcomes belong to the chart they were made from.
+                    self.messages.chart_notice = None;
+                    self.messages.chart_error = None;
+                }
             }
             ui.separator();
             ui.label(self.source_label());

@@ -21,6 +21,7 @@ pub enum Purpose {
     LoadProfile,
     SaveProfile,
     ExportPng,
+    ExportSvg,
 }
 
 impl Purpose {
@@ -36,6 +37,7 @@ impl Purpose {
             Purpose::ExportCsv | Purpose::OpenCsv | Purpose::LoadBaseline => ("CSV report", "csv"),
             Purpose::LoadProfile | Purpose::SaveProfile => ("TOML profile", "toml"),
             Purpose::ExportPng => ("PNG image", "png"),
+            Purpose::ExportSvg => ("SVG image", "svg"),
         }
     }
 
@@ -47,6 +49,7 @@ impl Purpose {
             Purpose::LoadProfile => "Load profile",
             Purpose::SaveProfile => "Save profile",
             Purpose::ExportPng => "Export chart as PNG",
+            Purpose::ExportSvg => "Export heatmap as SVG",
         }
     }
 }
@@ -181,7 +184,7 @@ pub fn file_button(
         if dialogs.uses_text_fields() {
             let field = egui::TextEdit::singleline(path)
                 .hint_text(format!("path for {label}"))
-                .desired_width(ui.available_width().max(80.0));
+                .desired_width(ui.available_width().clamp(80.0, 320.0));
             ui.add(field)
                 .on_hover_text(format!("File used by \"{label}\""));
         }

@@ -104,6 +104,8 @@ pub struct UiState {
     pub profile_path: String,
     /// Last PNG a chart was exported to.
     pub png_path: String,
+    /// Last SVG the heatmap was exported to.
+    pub svg_path: String,
     pub functions: FunctionsState,
 }
 
@@ -121,6 +123,7 @@ impl Default for UiState {
             baseline_path: String::new(),
             profile_path: "profiles/my-profile.toml".to_owned(),
             png_path: "actprof-chart.png".to_owned(),
+            svg_path: "actprof-heatmap.svg".to_owned(),
             functions: FunctionsState::default(),
         }
     }

@@ -6,6 +6,7 @@ use egui::{Align2, FontId, Rect, Sense, Stroke, pos2, vec2};
 use crate::report::Row;
 
 use super::super::app::{Action, ActprofApp};
+use super::super::dialogs::{Purpose, file_button};
 use super::super::model::{Grid, Metric, format_elements, format_ns, format_number};
 use super::super::theme;
 use super::{export_png_ui, metric_ui, no_results_ui};
@@ -29,10 +30,11 @@ pub fn cell_label(activation: &str, elements: u64, value: Option<f64>, metric: M
 }
 
 /// How values map to colours.
-struct ColourScale {
-    low: f64,
-    high: f64,
-    log: bool,
+pub struct ColourScale {
+    pub low: f64,
+    pub high: f64,
+    /// Whether colours follow log10 of the values.
+    pub log: bool,
 }
 
 impl ColourScale {
@@ -47,7 +49,8 @@ impl ColourScale {
         Some(Self { low, high, log })
     }
 
-    fn fraction(&self, value: f64) -> f64 {
+    /// Where `value` falls between `low` (0) and `high` (1).
+    pub fn fraction(&self, value: f64) -> f64 {
         let (value, low, high) = if self.log {
             (value.log10(), self.low.log10(), self.high.log10())
         } else {
@@ -61,12 +64,71 @@ impl ColourScale {
     }
 }
 
+/// What the heatmap shows: the grid, the metric value of each cell (row-major by
+/// activation), and the colour scale spanning them.
+pub struct HeatmapData {
+    pub metric: Metric,
+    pub grid: Grid,
+    pub values: Vec<Vec<Option<f64>>>,
+    pub scale: ColourScale,
+}
+
+impl HeatmapData {
+    /// The heatmap of `rows` for `metric`; `None` when no cell has a value.
+    pub fn of(rows: &[Row], metric: Metric) -> Option<Self> {
+        let grid = Grid::of(rows);
+        let values: Vec<Vec<Option<f64>>> = grid
+            .activations
+            .iter()
+            .map(|activation| {
+                grid.sizes
+                    .iter()
+                    .map(|&size| {
+                        grid.cell(rows, activation, size)
+                            .and_then(|r| metric.value(r, rows))
+                    })
+                    .collect()
+            })
+            .collect();
+        let scale = ColourScale::of(values.iter().flatten().flatten().copied())?;
+        Some(Self {
+            metric,
+            grid,
+            values,
+            scale,
+        })
+    }
+
+    /// What the colours mean, for legends.
+    pub fn scale_note(&self) -> String {
+        let direction = if self.metric.higher_is_better() {
+            "higher is better"
+        } else {
+            "lower is better"
+        };
+        let mapping = if self.scale.log {
+            "log colour scale"
+        } else {
+            "linear colour scale"
+        };
+        format!("{mapping}; {direction}")
+    }
+}
+
 /// The Heatmap tab.
 pub fn heatmap_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         metric_ui(ui, &mut app.state.metric);
         ui.separator();
         export_png_ui(ui, app, actions);
+        let chosen = file_button(
+            ui,
+            &mut app.dialogs,
+            "Export SVG",
+            Purpose::ExportSvg,
+            &mut app.state.svg_path,
+        );
+        actions.extend(chosen.map(|(purpose, path)| Action::Chosen(purpose, path)));
     });
     ui.separator();
     if app.rows.is_empty() {
@@ -76,21 +138,7 @@ pub fn heatmap_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Act
 
     let metric = app.state.metric;
     let rows = &app.rows;
-    let grid = Grid::of(rows);
-    let values: Vec<Vec<Option<f64>>> = grid
-        .activations
-        .iter()
-        .map(|activation| {
-            grid.sizes
-                .iter()
-                .map(|&size| {
-                    grid.cell(rows, activation, size)
-                        .and_then(|r| metric.value(r, rows))
-                })
-                .collect()
-        })
-        .collect();
-    let Some(scale) = ColourScale::of(values.iter().flatten().flatten().copied()) else {
+    let Some(data) = HeatmapData::of(rows, metric) else {
         ui.label(format!("No {} values in these results.", metric.unit()));
         return;
     };
@@ -102,9 +150,9 @@ pub fn heatmap_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Act
                     "{} per activation and tensor length",
                     metric.label()
                 ));
-                grid_ui(ui, &grid, &values, rows, metric, &scale);
+                grid_ui(ui, &data, rows);
                 ui.add_space(8.0);
-                legend_ui(ui, metric, &scale);
+                legend_ui(ui, &data);
                 ui.weak("Hover a cell for its full statistics.");
             })
             .response
@@ -114,14 +162,14 @@ pub fn heatmap_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Act
     app.chart_rect = Some(chart);
 }
 
-fn grid_ui(
-    ui: &mut egui::Ui,
-    grid: &Grid,
-    values: &[Vec<Option<f64>>],
-    rows: &[Row],
-    metric: Metric,
-    scale: &ColourScale,
-) {
+fn grid_ui(ui: &mut egui::Ui, data: &HeatmapData, rows: &[Row]) {
+    let HeatmapData {
+        metric,
+        grid,
+        values,
+        scale,
+    } = data;
+    let metric = *metric;
     let columns = grid.sizes.len() as f32;
     let activations = grid.activations.len() as f32;
     let cell_width = ((ui.available_width() - LABEL_WIDTH) / columns).clamp(70.0, 170.0);
@@ -273,13 +321,14 @@ fn cell_tooltip_ui(
     });
 }
 
-fn legend_ui(ui: &mut egui::Ui, metric: Metric, scale: &ColourScale) {
+fn legend_ui(ui: &mut egui::Ui, data: &HeatmapData) {
+    /// Slices of the gradient bar.
+    const STEPS: usize = 64;
     ui.horizontal(|ui| {
-        ui.label(format!("Colour: {}", metric.unit()));
-        ui.label(metric.format(scale.low));
+        ui.label(format!("Colour: {}", data.metric.unit()));
+        ui.label(data.metric.format(data.scale.low));
         let (rect, _) = ui.allocate_exact_size(vec2(220.0, 16.0), Sense::hover());
         let painter = ui.painter_at(rect);
-        const STEPS: usize = 64;
         let step = rect.width() / STEPS as f32;
         for i in 0..STEPS {
             let slice = Rect::from_min_size(
@@ -288,18 +337,8 @@ fn legend_ui(ui: &mut egui::Ui, metric: Metric, scale: &ColourScale) {
             );
             painter.rect_filled(slice, 0.0, theme::ramp(i as f64 / (STEPS - 1) as f64));
         }
-        ui.label(metric.format(scale.high));
-        let direction = if metric.higher_is_better() {
-            "higher is better"
-        } else {
-            "lower is better"
-        };
-        let mapping = if scale.log {
-            "log colour scale"
-        } else {
-            "linear colour scale"
-        };
-        ui.weak(format!("({mapping}; {direction})"));
+        ui.label(data.metric.format(data.scale.high));
+        ui.weak(format!("({})", data.scale_note()));
     });
 }
 

@@ -200,7 +200,14 @@ pub fn report_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Acti
                 ui.end_row();
                 for index in order {
                     for column in Column::ALL {
-                        ui.label(column.text(&app.rows[index]));
+                        let text = column.text(&app.rows[index]);
+                        if column == Column::Activation {
+                            ui.label(text);
+                        } else {
+                            // Numbers line up on their last digit.
+                            let layout = egui::Layout::right_to_left(egui::Align::Center);
+                            ui.with_layout(layout, |ui| ui.label(text));
+                        }
                     }
                     ui.end_row();
                 }
