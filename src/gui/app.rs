@@ -244,6 +244,10 @@ impl ActprofApp {
             self.messages.plan_error = Some(format!("cannot run this plan: {problem}"));
             return;
         }
+        if let Some(problem) = self.host.as_ref().and_then(|host| too_big(&plan, host)) {
+            self.messages.plan_error = Some(problem);
+            return;
+        }
         let Some(worker) = &self.worker else {
             return;
         };
@@ -562,6 +566,28 @@ impl ActprofApp {
     }
 }
 
+/// Bytes a cell holds per element: the f32 input and the f32 output.
+const BYTES_PER_ELEMENT: u64 = 8;
+
+/// Why `plan` would not fit in memory, if it would not: a failed allocation aborts the
+/// process, so the largest size may take at most half of this machine's memory.
+fn too_big(plan: &Plan, host: &HostFacts) -> Option<String> {
+    let largest = plan.sizes.iter().copied().max()? as u64;
+    let needed = largest.saturating_mul(BYTES_PER_ELEMENT);
+    let allowed = host.memory_bytes / 2;
+    (host.memory_bytes > 0 && needed > allowed).then(|| {
+        format!(
+            "cannot run this plan: {largest} elements need {:.1} GiB for input and output, \
+             more than half of this machine's {:.1} GiB",
+            needed as f64 / GIB,
+            host.memory_bytes as f64 / GIB
+        )
+    })
+}
+
+/// Bytes in a GiB, for messages.
+const GIB: f64 = (1u64 << 30) as f64;
+
 impl eframe::App for ActprofApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         if std::mem::take(&mut self.auto_run) {
@@ -612,5 +638,37 @@ impl eframe::App for ActprofApp {
         if !self.is_running() {
             eframe::set_value(storage, RESULTS_KEY, &self.rows);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_beyond_half_the_memory_are_refused() {
+        let host = HostFacts {
+            memory_bytes: 16 << 30,
+            ..HostFacts::default()
+        };
+        let small = Plan {
+            sizes: vec![1 << 20],
+            ..Plan::default()
+        };
+        assert_eq!(too_big(&small, &host), None);
+        // 2^30 elements × 8 bytes = 8 GiB: exactly half is still allowed.
+        let half = Plan {
+            sizes: vec![1 << 30],
+            ..Plan::default()
+        };
+        assert_eq!(too_big(&half, &host), None);
+        let huge = Plan {
+            sizes: vec![1024, (1 << 30) + 1],
+            ..Plan::default()
+        };
+        let message = too_big(&huge, &host).expect("refused");
+        assert!(message.contains("1073741825 elements"), "{message}");
+        let unknown = HostFacts::default();
+        assert_eq!(too_big(&huge, &unknown), None, "no memory figure, no guess");
     }
 }
