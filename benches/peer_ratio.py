@@ -78,7 +78,8 @@ def run_peers(python, script, out_dir):
     env["PEERS_OUT"] = out_dir
     command = [python, script, "perf"]
     print("running:", " ".join(command), file=sys.stderr, flush=True)
-    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+    # The peer script reports each cell as it goes: pass that on as progress.
+    subprocess.run(command, check=True, env=env, stdout=sys.stderr)
     return os.path.join(out_dir, "peers.csv")
 
 

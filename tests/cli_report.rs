@@ -254,3 +254,29 @@ fn compare_two_real_bench_reports() {
     );
     assert!(stdout.contains("1 cell compared"), "{stdout}");
 }
+
+#[test]
+fn accuracy_of_sigmoid_on_a_sample_passes() {
+    let out = stdout_of(
+        actprof()
+            .args(["accuracy", "--activations", "sigmoid"])
+            .args(["--points", "100000", "--threads", "2"]),
+    );
+    let rows: Vec<&str> = out.lines().skip(1).collect();
+    assert!(!rows.is_empty(), "{out}");
+    for row in rows {
+        let fields: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(fields[0], "sigmoid", "{out}");
+        assert_eq!(fields[2], "100000", "{out}");
+        assert_eq!(fields.last(), Some(&"PASS"), "{out}");
+    }
+}
+
+#[test]
+fn accuracy_refuses_an_unknown_activation() {
+    actprof()
+        .args(["accuracy", "--activations", "elu", "--points", "10"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("unknown activation `elu`"));
+}

@@ -1,9 +1,9 @@
 //! The progress bar of a running plan, on standard error.
 //!
 //! indicatif draws nothing when standard error is not a terminal, so redirected runs and
-//! tests get clean output; warnings are printed either way.
-
-use std::time::Duration;
+//! tests get clean output; warnings are printed either way. The bar is redrawn only on
+//! harness events (at most ~10 per second, between samples), never by a ticker thread
+//! that would compete with the kernel being timed.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -27,7 +27,6 @@ impl Progress {
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style);
         }
-        bar.enable_steady_tick(Duration::from_millis(200));
         Progress {
             bar,
             total_cells: 0,
