@@ -122,7 +122,7 @@ def print_table(ours, peers):
         gelem, peer_gelem, peer = ours[key], peers[key][0], peers[key][1]
         lines.append((key[0], str(key[1]), f"{gelem:.3f}", f"{peer_gelem:.3f}", peer,
                       f"{gelem / peer_gelem:.2f}x"))
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
+    widths = [max([len(h)] + [len(line[i]) for line in lines]) for i, h in enumerate(header)]
     for line in [header, *lines]:
         cells = [c.ljust(w) if i in (0, 4) else c.rjust(w)
                  for i, (c, w) in enumerate(zip(line, widths))]

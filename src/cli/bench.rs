@@ -4,6 +4,8 @@
 //! Host facts and warnings go to standard error, the results to standard output as a
 //! table, CSV or JSON; `--out` also writes the CSV report. Ctrl-C stops after the current
 //! sample: the finished cells are still printed and written, and the exit code is 130.
+//! The `max err ULP` column is the kernel's error on the accuracy engine's fixed quick-check
+//! points (`kernels::accuracy::quick_check`), the same figure the CSV report carries.
 
 use std::io::{self, Write as _};
 use std::process::ExitCode;
@@ -137,6 +139,13 @@ pub fn host_summary(host: &HostFacts, plan: &Plan) -> String {
     for warning in &host.warnings {
         text.push_str(&format!("warning: {warning}\n"));
     }
+    if plan.threads > host.logical_cores {
+        text.push_str(&format!(
+            "warning: {} threads on {} logical CPUs: the threads take turns, so a call \
+             takes longer than with fewer threads\n",
+            plan.threads, host.logical_cores
+        ));
+    }
     text
 }
 
@@ -242,6 +251,37 @@ mod tests {
         let text = render_table(&[cell()]);
         assert!(text.starts_with("activation"), "{text}");
         assert!(text.contains("median ns/call"), "{text}");
+    }
+
+    #[test]
+    fn host_summary_lists_warnings_and_oversubscription() {
+        let host = HostFacts {
+            logical_cores: 2,
+            warnings: vec!["clock drifts".to_owned()],
+            ..HostFacts::default()
+        };
+        let text = host_summary(
+            &host,
+            &Plan {
+                threads: 3,
+                ..Plan::default()
+            },
+        );
+        assert!(text.contains("warning: clock drifts\n"), "{text}");
+        assert!(
+            text.contains("warning: 3 threads on 2 logical CPUs"),
+            "{text}"
+        );
+        // 28 cells × (0.1 s + 0.2 s).
+        assert!(text.contains("plan: 28 cell(s), at least 8.4 s"), "{text}");
+        let text = host_summary(
+            &host,
+            &Plan {
+                threads: 2,
+                ..Plan::default()
+            },
+        );
+        assert!(!text.contains("logical CPUs:"), "{text}");
     }
 
     #[test]
