@@ -32,7 +32,9 @@ const CANCEL_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE,
 /// carries them out.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
+    /// Start the plan in the editor.
     Run,
+    /// Stop the run after the cell being measured.
     Cancel,
     /// Ask for a path (dialog or text field) for this purpose.
     Choose(Purpose),
@@ -43,12 +45,19 @@ pub enum Action {
 /// A run in progress.
 #[derive(Clone, Debug)]
 pub struct RunProgress {
+    /// When the run was started.
     pub started: Instant,
+    /// Cells in the plan.
     pub total_cells: usize,
+    /// The harness's estimate of the whole run.
     pub estimated: Duration,
+    /// Cells measured so far.
     pub finished_cells: usize,
+    /// The cell being measured, as `activation × size elements`.
     pub current: Option<String>,
+    /// Fraction of the current cell's measuring time done.
     pub current_fraction: f64,
+    /// Cancel was asked for; the current cell is finishing.
     pub cancelling: bool,
 }
 
@@ -77,10 +86,14 @@ impl RunProgress {
 /// What a set of results came from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ResultsSource {
+    /// Nothing measured or opened yet.
     None,
+    /// A run in this session.
     Run {
+        /// When the run began (RFC 3339, UTC).
         started_at_utc: String,
     },
+    /// A CSV report opened from this path.
     File(PathBuf),
     /// The results shown when the app was last closed.
     LastSession,
@@ -89,22 +102,34 @@ pub enum ResultsSource {
 /// Messages shown in place, next to the control that caused them.
 #[derive(Clone, Debug, Default)]
 pub struct Messages {
+    /// Why the plan cannot run or a profile failed to load or save.
     pub plan_error: Option<String>,
+    /// Outcome of the last profile load or save.
     pub profile_notice: Option<String>,
+    /// Why the last CSV export or open failed.
     pub report_error: Option<String>,
+    /// Outcome of the last CSV export or open.
     pub report_notice: Option<String>,
+    /// Why the baseline report could not be loaded.
     pub baseline_error: Option<String>,
+    /// Why the last chart export failed.
     pub chart_error: Option<String>,
+    /// Outcome of the last chart export.
     pub chart_notice: Option<String>,
+    /// How the last run ended.
     pub run_notice: Option<String>,
+    /// Warnings the harness raised during the run.
     pub run_warnings: Vec<String>,
+    /// The measuring thread could not start or has stopped.
     pub worker_error: Option<String>,
 }
 
 /// A baseline report loaded for comparison.
 #[derive(Clone, Debug)]
 pub struct Baseline {
+    /// Where the baseline was read from.
     pub path: PathBuf,
+    /// Its rows, in file order.
     pub rows: Vec<Row>,
 }
 
@@ -114,16 +139,25 @@ pub struct ActprofApp {
     pub state: UiState,
     /// Rows shown by every view: from the last run or an opened report.
     pub rows: Vec<Row>,
+    /// Where `rows` came from.
     pub source: ResultsSource,
+    /// The report the Compare view compares against.
     pub baseline: Option<Baseline>,
+    /// Facts about this machine, once the worker has collected them.
     pub host: Option<HostFacts>,
+    /// The run in progress, if any.
     pub run: Option<RunProgress>,
+    /// Errors and notices shown in place.
     pub messages: Messages,
+    /// Editor state of the plan panel.
     pub plan_editor: PlanEditor,
+    /// Order of the Report table.
     pub sort: SortOrder,
+    /// Curves of the Functions view.
     pub functions_cache: FunctionsCache,
     /// Screen rectangle of the chart on display, for PNG export.
     pub chart_rect: Option<egui::Rect>,
+    /// File dialogs or typed paths.
     pub dialogs: Dialogs,
     worker: Option<Worker>,
     /// Start the plan on the first frame (first launch).

@@ -15,12 +15,19 @@ const FAILED_DIALOG_WITHIN: Duration = Duration::from_millis(300);
 /// What a chosen path is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
+    /// Write the results as a CSV report.
     ExportCsv,
+    /// Read a CSV report as the results.
     OpenCsv,
+    /// Read a CSV report to compare against.
     LoadBaseline,
+    /// Read a TOML profile into the plan.
     LoadProfile,
+    /// Write the plan as a TOML profile.
     SaveProfile,
+    /// Save the chart on display as PNG.
     ExportPng,
+    /// Save the heatmap as SVG.
     ExportSvg,
 }
 

@@ -132,7 +132,9 @@ impl ErrorBars {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AxisScale {
     #[default]
+    /// Values as they are.
     Linear,
+    /// log10 of the values, labelled with the values.
     Log,
 }
 
@@ -199,7 +201,9 @@ pub fn format_ns(ns: f64) -> String {
 /// Rows arranged as activations (in first-seen order) × sizes (ascending).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Grid {
+    /// Activation labels (see [`activation_label`]), one per heatmap row.
     pub activations: Vec<String>,
+    /// Tensor lengths in elements, one per heatmap column.
     pub sizes: Vec<u64>,
 }
 

@@ -19,9 +19,13 @@ pub const DEFAULT_NOISE_PCT: f64 = 2.0;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Tab {
     #[default]
+    /// Activations × sizes, coloured by a metric.
     Heatmap,
+    /// Bar chart with error bars and the verdicts against a baseline.
     Compare,
+    /// Curves of the activations and the error of our kernels.
     Functions,
+    /// Every row of the results in a table.
     Report,
 }
 
@@ -44,8 +48,11 @@ impl Tab {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ThemeChoice {
     #[default]
+    /// Follow the operating system.
     System,
+    /// Always light.
     Light,
+    /// Always dark.
     Dark,
 }
 
@@ -63,9 +70,13 @@ pub enum ErrorUnit {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FunctionsState {
+    /// Left end of the plotted x range.
     pub x_min: f64,
+    /// Right end of the plotted x range.
     pub x_max: f64,
+    /// Unit of the error plot.
     pub error_unit: ErrorUnit,
+    /// Whether f'(x) is drawn beside f(x).
     pub show_derivative: bool,
 }
 
@@ -88,11 +99,17 @@ impl Default for FunctionsState {
 #[serde(default)]
 pub struct UiState {
     #[serde(with = "plan_as_toml")]
+    /// The plan edited in the side panel (stored as its TOML profile).
     pub plan: Plan,
+    /// The tab on display.
     pub tab: Tab,
+    /// Light, dark or system theme.
     pub theme: ThemeChoice,
+    /// Metric of the Heatmap and Compare views.
     pub metric: Metric,
+    /// Value axis of the Compare chart.
     pub axis: AxisScale,
+    /// Spread shown by the Compare chart's error bars.
     pub error_bars: ErrorBars,
     /// Relative change below which two medians count as the same, in percent.
     pub noise_pct: f64,
@@ -106,6 +123,7 @@ pub struct UiState {
     pub png_path: String,
     /// Last SVG the heatmap was exported to.
     pub svg_path: String,
+    /// Settings of the Functions view.
     pub functions: FunctionsState,
 }
 

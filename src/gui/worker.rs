@@ -43,7 +43,10 @@ pub enum WorkerEvent {
     /// Progress of the current run.
     Run(Event),
     /// The run has returned (sent after the harness's own events, even if it sent none).
-    Done { cancelled: bool },
+    Done {
+        /// Whether the run stopped early on Cancel.
+        cancelled: bool,
+    },
 }
 
 /// Why a command could not be delivered.

@@ -72,9 +72,13 @@ impl Kind {
 /// of unchecked activations.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlanEditor {
+    /// The sizes as typed (`1k, 64k, 1M`).
     pub sizes_text: String,
+    /// Why the typed sizes were refused; the plan keeps the last valid ones.
     pub sizes_error: Option<String>,
+    /// Leaky ReLU's negative slope, kept while Leaky ReLU is unticked.
     pub alpha: f32,
+    /// Swish's beta, kept while Swish is unticked.
     pub beta: f32,
 }
 

@@ -21,10 +21,15 @@ const MIN_SPAN: f64 = 1e-3;
 /// Curves of one activation.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Curves {
+    /// The activation's spec (`leaky_relu:alpha=0.01`).
     pub label: String,
+    /// f(x) from the f64 reference.
     pub value: Vec<PlotPoint>,
+    /// f'(x) from the f64 reference.
     pub derivative: Vec<PlotPoint>,
+    /// Error of the f32 kernel in ULP of the exact value.
     pub ulp_error: Vec<PlotPoint>,
+    /// `|kernel − reference|`.
     pub abs_error: Vec<PlotPoint>,
 }
 

@@ -31,7 +31,9 @@ pub fn cell_label(activation: &str, elements: u64, value: Option<f64>, metric: M
 
 /// How values map to colours.
 pub struct ColourScale {
+    /// Smallest value, at the low end of the ramp.
     pub low: f64,
+    /// Largest value, at the high end of the ramp.
     pub high: f64,
     /// Whether colours follow log10 of the values.
     pub log: bool,
@@ -67,9 +69,13 @@ impl ColourScale {
 /// What the heatmap shows: the grid, the metric value of each cell (row-major by
 /// activation), and the colour scale spanning them.
 pub struct HeatmapData {
+    /// The metric the values are in.
     pub metric: Metric,
+    /// Activations (rows) × sizes (columns).
     pub grid: Grid,
+    /// `values[row][column]`; `None` where a cell was not measured.
     pub values: Vec<Vec<Option<f64>>>,
+    /// Colours spanning the values.
     pub scale: ColourScale,
 }
 

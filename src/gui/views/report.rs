@@ -13,18 +13,31 @@ use super::no_results_ui;
 /// A table column: header (with unit) and how to show and order rows by it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Column {
+    /// Activation and parameters.
     Activation,
+    /// Tensor length in elements.
     Elements,
+    /// Threads per kernel call.
     Threads,
+    /// Median time per call.
     Median,
+    /// Bootstrap 95% confidence interval of the median.
     Ci95,
+    /// Median absolute deviation (× 1.4826).
     Mad,
+    /// 5th percentile of the per-call times.
     P5,
+    /// 95th percentile of the per-call times.
     P95,
+    /// Median time per element.
     NsPerElement,
+    /// Throughput at the median.
     GelemPerS,
+    /// Largest error vs the f64 reference.
     MaxUlp,
+    /// Tukey outliers, mild and severe.
     Outliers,
+    /// Timed samples.
     Samples,
 }
 
@@ -114,7 +127,9 @@ impl Column {
 /// The column the table is sorted by; `None` keeps the measured order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SortOrder {
+    /// The sort column; `None` keeps the measured order.
     pub column: Option<Column>,
+    /// Largest first instead of smallest first.
     pub descending: bool,
 }
 
