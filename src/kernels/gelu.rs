@@ -20,7 +20,7 @@
 
 use super::exp::exp_split;
 use super::lanes::{Arith, Kernel, abs, at_least};
-use super::logistic::gated;
+use super::logistic::{REFINE_NONE, gated};
 
 /// Below this |x| the central polynomial is used (Φ(−0.6745) ≈ 1/4).
 const CENTRAL: f32 = 0.6745;
@@ -156,6 +156,6 @@ impl Kernel for GeluTanh {
         let w = wide * (W_CUBIC * wide * wide + W_LINEAR);
         let w_hi = w as f32;
         let w_lo = (w - f64::from(w_hi)) as f32;
-        gated::<A, true>(x, w_hi, w_lo)
+        gated::<A, true, REFINE_NONE>(x, w_hi, w_lo)
     }
 }

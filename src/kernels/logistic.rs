@@ -27,7 +27,11 @@ const GATE_CLOSED: f32 = 130.0;
 /// `1/(1+e) = 1 − σ(−|z|)` removes the roundings of `e`, `1 + e` and the division. The gate
 /// ends within about 0.5 ULP, Swish within about 1.
 #[inline(always)]
-pub(crate) fn times_sigmoid<A: Arith, const HAS_LO: bool>(x: f32, z: f32, z_lo: f32) -> f32 {
+pub(crate) fn times_sigmoid<A: Arith, const HAS_LO: bool, const REFINE: u8>(
+    x: f32,
+    z: f32,
+    z_lo: f32,
+) -> f32 {
     let open = z > 0.0;
     // The clamp keeps 2^(n+64) a normal number; it lets NaN through.
     let a = at_least(-abs(z), -GATE_CLOSED);
@@ -41,31 +45,46 @@ pub(crate) fn times_sigmoid<A: Arith, const HAS_LO: bool>(x: f32, z: f32, z_lo: 
     };
     let parts = exp_split::<A, SCALE_OFFSET>(a, lo);
     let scaled = parts.p * parts.scale;
-    let scaled_lo = parts.p_lo * parts.scale;
     let e = scaled * UNSCALE;
     let numerator = if open { 1.0 } else { scaled };
-    let numerator_lo = if open { 0.0 } else { scaled_lo };
     let unscale = if open { 1.0 } else { UNSCALE };
-    let gate = numerator / (1.0 + e);
-    // Residual N − g·(1 + e): N − g is exact (g ∈ [N/2, N]), the FMA rounds only the tiny
-    // result.
-    let residual = A::mul_sub_exact(gate, e, numerator - gate);
-    let residual = residual + A::mul_add(-gate, scaled_lo * UNSCALE, numerator_lo);
-    let inverse_denominator = if open {
-        gate
-    } else {
-        A::mul_add(-gate, unscale, 1.0)
-    };
-    let gate = A::mul_add(residual, inverse_denominator, gate);
+    let mut gate = numerator / (1.0 + e);
+    if REFINE >= REFINE_DIVISION {
+        // Residual N − g·(1 + e): N − g is exact (g ∈ [N/2, N]), the FMA rounds only the
+        // tiny result.
+        let mut residual = A::mul_sub_exact(gate, e, numerator - gate);
+        if REFINE >= REFINE_EXP {
+            let scaled_lo = parts.p_lo * parts.scale;
+            let numerator_lo = if open { 0.0 } else { scaled_lo };
+            residual += A::mul_add(-gate, scaled_lo * UNSCALE, numerator_lo);
+        }
+        let inverse_denominator = if open {
+            gate
+        } else {
+            A::mul_add(-gate, unscale, 1.0)
+        };
+        gate = A::mul_add(residual, inverse_denominator, gate);
+    }
     x * gate * unscale
 }
+
+/// Refinement levels of [`times_sigmoid`]: none (one division: about 2.3 ULP on σ), the
+/// division's and `1 + e`'s roundings removed (about 1.6), and also the rounding of `e`
+/// (about 1.1). Each kernel takes the cheapest level that keeps its contract with margin.
+pub(crate) const REFINE_NONE: u8 = 0;
+pub(crate) const REFINE_DIVISION: u8 = 1;
+pub(crate) const REFINE_EXP: u8 = 2;
 
 /// `x·σ(z + z_lo)` with the limit taken where the gate has closed: below z = −GATE_CLOSED
 /// the result is a zero with the sign of x (also for infinite x, where the product would
 /// be NaN or infinite).
 #[inline(always)]
-pub(crate) fn gated<A: Arith, const HAS_LO: bool>(x: f32, z: f32, z_lo: f32) -> f32 {
-    let y = times_sigmoid::<A, HAS_LO>(x, z, z_lo);
+pub(crate) fn gated<A: Arith, const HAS_LO: bool, const REFINE: u8>(
+    x: f32,
+    z: f32,
+    z_lo: f32,
+) -> f32 {
+    let y = times_sigmoid::<A, HAS_LO, REFINE>(x, z, z_lo);
     if z < -GATE_CLOSED { signed_zero(x) } else { y }
 }
 
@@ -75,6 +94,9 @@ const SCALE_OFFSET: i32 = 64;
 /// `2^-SCALE_OFFSET`.
 const UNSCALE: f32 = f32::from_bits(((127 - SCALE_OFFSET) as u32) << 23);
 
+/// Refinement of SiLU and Swish (contract 3 ULP).
+const SWISH_REFINE: u8 = REFINE_DIVISION;
+
 /// `1 / (1 + e^-x)`, in [0, 1] for every input, 0.5 exactly at ±0.
 #[derive(Clone, Copy)]
 pub(crate) struct Sigmoid;
@@ -82,7 +104,7 @@ pub(crate) struct Sigmoid;
 impl Kernel for Sigmoid {
     #[inline(always)]
     fn eval<A: Arith>(self, x: f32) -> f32 {
-        times_sigmoid::<A, false>(1.0, x, 0.0)
+        times_sigmoid::<A, false, REFINE_EXP>(1.0, x, 0.0)
     }
 }
 
@@ -93,7 +115,7 @@ pub(crate) struct Silu;
 impl Kernel for Silu {
     #[inline(always)]
     fn eval<A: Arith>(self, x: f32) -> f32 {
-        gated::<A, false>(x, x, 0.0)
+        gated::<A, false, SWISH_REFINE>(x, x, 0.0)
     }
 }
 
@@ -108,6 +130,6 @@ impl Kernel for Swish {
     #[inline(always)]
     fn eval<A: Arith>(self, x: f32) -> f32 {
         let (z, z_lo) = A::two_prod(self.beta, x);
-        gated::<A, true>(x, z, z_lo)
+        gated::<A, true, SWISH_REFINE>(x, z, z_lo)
     }
 }
