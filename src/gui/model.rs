@@ -85,6 +85,7 @@ impl Metric {
             // Throughput is the reciprocal of time, so the slow end gives the low bound.
             Metric::GelemPerS => (elements / high_ns, elements / low_ns),
             Metric::NsPerCall => (low_ns, high_ns),
+            // ReLU's median is taken as exact here; its own spread is not propagated.
             Metric::SlowdownVsRelu => {
                 let relu = relu_median_ns(row, rows)?;
                 (low_ns / relu, high_ns / relu)
