@@ -340,3 +340,31 @@ fn accuracy_table() {
         }
     }
 }
+
+/// Checks every f32 bit pattern for one activation (`ACTPROF_EXHAUSTIVE=sigmoid cargo test
+/// --release --lib exhaustive_sweep -- --ignored --nocapture`); minutes in release.
+#[test]
+#[ignore = "takes minutes even in release builds"]
+fn exhaustive_sweep() {
+    let spec = std::env::var("ACTPROF_EXHAUSTIVE").unwrap_or_else(|_| "sigmoid".to_owned());
+    let act: Activation = spec
+        .parse()
+        .expect("ACTPROF_EXHAUSTIVE names an activation");
+    let never = AtomicBool::new(false);
+    let isa = Isa::detect();
+    let r = sweep(act, isa, SweepMode::Exhaustive, 2, &|_, _| {}, &never);
+    println!(
+        "{} {}: {} points, max {:.3} ULP at {:e}, normal-out max {:.3}, below-normal abs \
+         {:.2e}, failures {}, {:.1} s",
+        act.spec(),
+        isa,
+        r.points_checked,
+        r.max_ulp,
+        r.max_ulp_at,
+        r.max_ulp_normal_outputs,
+        r.worst_below_normal_abs,
+        r.failures,
+        r.elapsed_s
+    );
+    assert!(r.passes, "{act} on {isa} breaks its contract");
+}

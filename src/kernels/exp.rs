@@ -9,7 +9,8 @@
 //!    coefficients rounded to f32 one at a time and the rest refitted) on |r| ≤ 0.354:
 //!    relative error below 2^-28;
 //! 4. `p = 1 + t` is returned with its rounding error `p_lo` (fast two-sum);
-//! 5. the caller scales by `2^n` through exponent bits ([`pow2`]), in one or two steps.
+//! 5. the scale `2^n` (offset by a constant power of two where results may be subnormal)
+//!    comes straight from the biased integer's bits.
 
 use super::lanes::Arith;
 
@@ -34,27 +35,31 @@ const EXP_Q: [f32; 5] = [
     0.001_381_986,
 ];
 
-/// `e^(a + lo) = (p + p_lo)·2^n` with `p ∈ [0.70, 1.42]` and `|p_lo| ≤ ulp(p)/2`.
+/// `e^(a + lo) = (p + p_lo)·2^n`, with the power of two given as `scale = 2^(n + OFFSET)`.
 ///
-/// `p_lo` is the rounding error of `p = 1 + t` (with `t = r + r²·q(r)`), so `p + p_lo` is
-/// within about 2^-24.4 of `e^r` and kernels that need more than one rounding's accuracy
-/// can use it (the compiler drops it where unused).
+/// `p ∈ [0.70, 1.42]`; `p_lo` is the rounding error of `p = 1 + t` (with
+/// `t = r + r²·q(r)`), so `p + p_lo` is within about 2^-24.4 of `e^r` and kernels that need
+/// more than one rounding's accuracy can use it (the compiler drops it where unused).
 #[derive(Clone, Copy)]
 pub(crate) struct ExpParts {
     pub(crate) p: f32,
     pub(crate) p_lo: f32,
-    pub(crate) n: i32,
+    pub(crate) scale: f32,
 }
 
-/// `e^(a + lo)` split as [`ExpParts`].
+/// `e^(a + lo)` split as [`ExpParts`], the scale offset by `2^OFFSET` so that it stays a
+/// normal number: valid while `−126 ≤ n + OFFSET ≤ 127` (e.g. OFFSET 0: `a` in
+/// [−87.5, 88]; OFFSET 64: `a` in [−131, 43]), and |lo| ≤ 2^-10. Outside that range the
+/// parts are meaningless (callers select another result there); NaN `a` gives NaN `p`.
 ///
-/// Valid for `a` in about [−350, 88] and |lo| ≤ 2^-10; `lo` carries the low part of an
-/// argument known more precisely than one f32. NaN `a` gives NaN `p` (and a meaningless n).
+/// The magic bias carries `127 + OFFSET`, so the biased integer sits in the low mantissa
+/// bits already as an exponent field: one shift builds the scale.
 #[inline(always)]
-pub(crate) fn exp_split<A: Arith>(a: f32, lo: f32) -> ExpParts {
-    let biased = A::mul_add(a, LOG2_E, MAGIC_BIAS);
-    let n = (biased.to_bits() as i32).wrapping_sub(MAGIC_BIAS.to_bits() as i32);
-    let n_float = biased - MAGIC_BIAS;
+pub(crate) fn exp_split<A: Arith, const OFFSET: i32>(a: f32, lo: f32) -> ExpParts {
+    let magic = MAGIC_BIAS + (127 + OFFSET) as f32;
+    let biased = A::mul_add(a, LOG2_E, magic);
+    let scale = f32::from_bits(biased.to_bits().wrapping_shl(23));
+    let n_float = biased - magic;
     let r = A::mul_add(n_float, -LN2_HI, a);
     let r = A::mul_add(n_float, -LN2_LO, r) + lo;
     let mut q = EXP_Q[4];
@@ -65,21 +70,7 @@ pub(crate) fn exp_split<A: Arith>(a: f32, lo: f32) -> ExpParts {
     let p = 1.0 + t;
     // Fast two-sum: |t| < 1, so the rounding error of 1 + t is exactly (1 − p) + t.
     let p_lo = (1.0 - p) + t;
-    ExpParts { p, p_lo, n }
-}
-
-/// `2^n` built from exponent bits, for `n` in [−126, 127].
-#[inline(always)]
-pub(crate) fn pow2(n: i32) -> f32 {
-    f32::from_bits((n.wrapping_add(127) as u32).wrapping_shl(23))
-}
-
-/// Splits `2^n` (n in [−252, 127]) into two normal factors `2^n1 · 2^n2`, so that a
-/// product can be scaled down into the subnormal range with a single final rounding.
-#[inline(always)]
-pub(crate) fn pow2_halves(n: i32) -> (f32, f32) {
-    let n1 = n >> 1;
-    (pow2(n1), pow2(n.wrapping_sub(n1)))
+    ExpParts { p, p_lo, scale }
 }
 
 #[cfg(test)]
@@ -88,8 +79,8 @@ mod tests {
     use crate::kernels::lanes::{Fused, Separate};
 
     fn exp_with<A: Arith>(a: f32) -> f64 {
-        let parts = exp_split::<A>(a, 0.0);
-        (f64::from(parts.p) + f64::from(parts.p_lo)) * 2f64.powi(parts.n)
+        let parts = exp_split::<A, 0>(a, 0.0);
+        (f64::from(parts.p) + f64::from(parts.p_lo)) * f64::from(parts.scale)
     }
 
     #[test]
@@ -108,20 +99,20 @@ mod tests {
 
     #[test]
     fn exp_of_zero_is_exactly_one() {
-        for parts in [
-            exp_split::<Fused>(0.0, 0.0),
-            exp_split::<Separate>(-0.0, 0.0),
-        ] {
-            assert_eq!((parts.p, parts.p_lo, parts.n), (1.0, 0.0, 0));
+        let zero = exp_split::<Fused, 0>(0.0, 0.0);
+        let negative_zero = exp_split::<Separate, 0>(-0.0, 0.0);
+        for parts in [zero, negative_zero] {
+            assert_eq!((parts.p, parts.p_lo, parts.scale), (1.0, 0.0, 1.0));
         }
     }
 
     #[test]
-    fn pow2_halves_multiply_to_the_power() {
-        for n in -252..=0 {
-            let (a, b) = pow2_halves(n);
-            assert!(a.is_normal() && b.is_normal(), "n = {n}");
-            assert_eq!(f64::from(a) * f64::from(b), 2f64.powi(n));
+    fn the_offset_scale_is_the_power_of_two() {
+        // a = n·ln 2 reduces to |r| < 2^-10, so the scale alone carries 2^(n + OFFSET).
+        for n in -190..=0 {
+            let a = n as f32 * std::f32::consts::LN_2;
+            let parts = exp_split::<Separate, 64>(a, 0.0);
+            assert_eq!(f64::from(parts.scale), 2f64.powi(n + 64), "n = {n}");
         }
     }
 }

@@ -15,12 +15,12 @@
 //!
 //! **tanh form.** `x·σ(w)` with `w = 2·√(2/π)·(x + 0.044715·x³)`, the identity
 //! `(1 + tanh(w/2))/2 = σ(w)`. `w` is computed in f64 and split into two f32 parts, because
-//! its rounding error would be amplified |w| times for negative x; [`times_sigmoid`] keeps
+//! its rounding error would be amplified |w| times for negative x; [`gated`] keeps
 //! huge |x| free of overflow.
 
-use super::exp::{exp_split, pow2};
+use super::exp::exp_split;
 use super::lanes::{Arith, Kernel, abs, at_least};
-use super::logistic::times_sigmoid;
+use super::logistic::{REFINE_NONE, gated};
 
 /// Below this |x| the central polynomial is used (Φ(−0.6745) ≈ 1/4).
 const CENTRAL: f32 = 0.6745;
@@ -125,8 +125,8 @@ fn upper_tail<A: Arith>(t: f32) -> Tail {
     let a = -0.5 * square;
     let lo = A::mul_add(gain, u_offset, -0.5 * square_lo);
     let lo = if a < -EXP_FLOOR { 0.0 } else { lo };
-    let parts = exp_split::<A>(at_least(a, -EXP_FLOOR), lo);
-    let scale = pow2(parts.n);
+    let parts = exp_split::<A, 0>(at_least(a, -EXP_FLOOR), lo);
+    let scale = parts.scale;
 
     let r = u * horner::<A, _>(&TAIL_Q, u - U0);
     Tail {
@@ -156,6 +156,6 @@ impl Kernel for GeluTanh {
         let w = wide * (W_CUBIC * wide * wide + W_LINEAR);
         let w_hi = w as f32;
         let w_lo = (w - f64::from(w_hi)) as f32;
-        times_sigmoid::<A>(x, w_hi, w_lo)
+        gated::<A, true, REFINE_NONE>(x, w_hi, w_lo)
     }
 }

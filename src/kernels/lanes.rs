@@ -85,6 +85,7 @@ pub(crate) fn run<A: Arith, K: Kernel>(kernel: K, input: &[f32], output: &mut [f
     let mut outputs = output.chunks_exact_mut(LANES);
     for (x, y) in (&mut inputs).zip(&mut outputs) {
         block::<A, K>(kernel, x, y);
+        keep_blocks_whole();
     }
     let (x, y) = (inputs.remainder(), outputs.into_remainder());
     if !x.is_empty() {
@@ -104,6 +105,7 @@ pub(crate) fn run_in_place<A: Arith, K: Kernel>(kernel: K, data: &mut [f32]) {
         let mut x = [0.0_f32; LANES];
         x.copy_from_slice(y);
         block::<A, K>(kernel, &x, y);
+        keep_blocks_whole();
     }
     let y = blocks.into_remainder();
     if !y.is_empty() {
@@ -115,13 +117,25 @@ pub(crate) fn run_in_place<A: Arith, K: Kernel>(kernel: K, data: &mut [f32]) {
     }
 }
 
+/// An empty instruction that stops LLVM's loop vectoriser from vectorising the loop over
+/// blocks (it would turn each block's lanes into strided gathers and scatters); the
+/// straight-line block inside is still vectorised lane-wise, one register per block.
+#[inline(always)]
+fn keep_blocks_whole() {
+    // SAFETY: the assembly is empty: it reads and writes nothing, touches no stack or flags.
+    unsafe { std::arch::asm!("", options(nomem, nostack, preserves_flags)) }
+}
+
+/// One block: all loads, then the lane-wise kernel on registers, then all stores, so the
+/// SLP vectoriser needs no aliasing facts to pack the lanes into vectors.
 #[inline(always)]
 fn block<A: Arith, K: Kernel>(kernel: K, x: &[f32], y: &mut [f32]) {
-    let x: &[f32; LANES] = x.try_into().expect("a block is LANES long");
-    let y: &mut [f32; LANES] = y.try_into().expect("a block is LANES long");
+    let x: [f32; LANES] = x.try_into().expect("a block is LANES long");
+    let mut result = [0.0_f32; LANES];
     for i in 0..LANES {
-        y[i] = kernel.eval::<A>(x[i]);
+        result[i] = kernel.eval::<A>(x[i]);
     }
+    y.copy_from_slice(&result);
 }
 
 /// `|x|` by clearing the sign bit (keeps NaN payloads; vectorises to one `and`).

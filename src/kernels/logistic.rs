@@ -6,55 +6,96 @@
 //! scaling of `e`, so results in the subnormal range are rounded once, and a large `|x|`
 //! never meets an `e` that already underflowed. When `z` is below −[`GATE_CLOSED`] the
 //! gate is taken as exactly closed and the result is a zero with the sign of `x`; that is
-//! the correctly rounded result whenever `|z|·e^-170/|β| < 2^-150`, i.e. for any Swish
-//! `|beta| ≥ 2^-90` (smaller betas flush there too: a documented limit).
+//! the correctly rounded result whenever `|z|·e^-130/|β| < 2^-150`, i.e. for any Swish
+//! `|beta| ≥ 2^-30`. Documented limit: Swish with a nonzero |beta| below 2^-30 (≈ 9.3e-10)
+//! may flush to ±0 where |x| > 130/|beta| and may overflow where |x| > 2^64 with z ≤ 0.
 
-use super::exp::{exp_split, pow2_halves};
+use super::exp::exp_split;
 use super::lanes::{Arith, Kernel, abs, at_least, signed_zero};
 
-/// Below `z = -GATE_CLOSED` the gate `σ(z)` counts as 0 (e^-170 ≈ 1.3e-74).
-const GATE_CLOSED: f32 = 170.0;
+/// Below `z = -GATE_CLOSED` the gate `σ(z)` counts as 0 (e^-130 ≈ 3.5e-57).
+const GATE_CLOSED: f32 = 130.0;
 
 /// `x·σ(z + z_lo)`, where `z_lo` is the low part of a gate argument known to more than
-/// f32 precision (0 when `z` is exact).
+/// f32 precision (`HAS_LO` false when `z` is exact and `z_lo` is 0).
 ///
-/// The gate is first divided out roughly, `g = N/d` with `N = 1` (z > 0) or `e`, and
-/// `d = 1 + e` rounded; then one correction step with the exact residual `N − g·(1+e)`
-/// (formed by FMA-exact or Sterbenz-exact operations, plus the low part of `e`) and
-/// `1/(1+e) = 1 − σ(−|z|)` removes the rounding of `e`, of `d` and of the division. The gate
+/// `e = e^-|z| = (p + p_lo)·2^n` is kept scaled by 2^64 (a normal number down to
+/// z = −[`GATE_CLOSED`]) and unscaled by one final multiplication, so results in the
+/// subnormal range are rounded once. The gate is first divided out, `g = N/(1+e)` with
+/// `N = 1` (z > 0) or `e`; then one correction step with the residual `N − g·(1+e)` (formed
+/// exactly: `N − g` by Sterbenz, the product by FMA; plus the low part of `e`) and
+/// `1/(1+e) = 1 − σ(−|z|)` removes the roundings of `e`, `1 + e` and the division. The gate
 /// ends within about 0.5 ULP, Swish within about 1.
 #[inline(always)]
-pub(crate) fn times_sigmoid<A: Arith>(x: f32, z: f32, z_lo: f32) -> f32 {
+pub(crate) fn times_sigmoid<A: Arith, const HAS_LO: bool, const REFINE: u8>(
+    x: f32,
+    z: f32,
+    z_lo: f32,
+) -> f32 {
     let open = z > 0.0;
-    let closed = z < -GATE_CLOSED;
-    let a = -abs(z);
-    let lo = if open { -z_lo } else { z_lo };
+    // The clamp keeps 2^(n+64) a normal number; it lets NaN through.
+    let a = at_least(-abs(z), -GATE_CLOSED);
     // Past the clamp the low part is meaningless (possibly infinite): drop it.
-    let lo = if a < -GATE_CLOSED { 0.0 } else { lo };
-    let a = at_least(a, -GATE_CLOSED);
-    let parts = exp_split::<A>(a, lo);
-    let (scale_1, scale_2) = pow2_halves(parts.n);
-    // e = (p + p_lo)·2^n. The numerator is kept scaled by 2^-n2 (a normal number) so that
-    // the final scaling rounds once, also for subnormal results.
-    let e = parts.p * scale_1 * scale_2;
-    let e_lo = parts.p_lo * scale_1 * scale_2;
-    let numerator = if open { 1.0 } else { parts.p * scale_1 };
-    let numerator_lo = if open { 0.0 } else { parts.p_lo * scale_1 };
-    let unscale = if open { 1.0 } else { scale_2 };
-    let gate = numerator / (1.0 + e);
-    // Residual N − g·(1 + e): N − g is exact (g ∈ [N/2, N]), the FMA rounds only the tiny
-    // result.
-    let residual = A::mul_sub_exact(gate, e, numerator - gate);
-    let residual = residual + A::mul_add(-gate, e_lo, numerator_lo);
-    let inverse_denominator = if open {
-        gate
+    let lo = if !HAS_LO || z.abs() > GATE_CLOSED {
+        0.0
+    } else if open {
+        -z_lo
     } else {
-        A::mul_add(-gate, unscale, 1.0)
+        z_lo
     };
-    let gate = A::mul_add(residual, inverse_denominator, gate);
-    let y = x * gate * unscale;
-    if closed { signed_zero(x) } else { y }
+    let parts = exp_split::<A, SCALE_OFFSET>(a, lo);
+    let scaled = parts.p * parts.scale;
+    let e = scaled * UNSCALE;
+    let numerator = if open { 1.0 } else { scaled };
+    let unscale = if open { 1.0 } else { UNSCALE };
+    let mut gate = numerator / (1.0 + e);
+    if REFINE >= REFINE_DIVISION {
+        // Residual N − g·(1 + e): N − g is exact (g ∈ [N/2, N]), the FMA rounds only the
+        // tiny result.
+        let mut residual = A::mul_sub_exact(gate, e, numerator - gate);
+        if REFINE >= REFINE_EXP {
+            let scaled_lo = parts.p_lo * parts.scale;
+            let numerator_lo = if open { 0.0 } else { scaled_lo };
+            residual += A::mul_add(-gate, scaled_lo * UNSCALE, numerator_lo);
+        }
+        let inverse_denominator = if open {
+            gate
+        } else {
+            A::mul_add(-gate, unscale, 1.0)
+        };
+        gate = A::mul_add(residual, inverse_denominator, gate);
+    }
+    x * gate * unscale
 }
+
+/// Refinement levels of [`times_sigmoid`]: none (one division: about 2.3 ULP on σ), the
+/// division's and `1 + e`'s roundings removed (about 1.6), and also the rounding of `e`
+/// (about 1.1). Each kernel takes the cheapest level that keeps its contract with margin.
+pub(crate) const REFINE_NONE: u8 = 0;
+pub(crate) const REFINE_DIVISION: u8 = 1;
+pub(crate) const REFINE_EXP: u8 = 2;
+
+/// `x·σ(z + z_lo)` with the limit taken where the gate has closed: below z = −GATE_CLOSED
+/// the result is a zero with the sign of x (also for infinite x, where the product would
+/// be NaN or infinite).
+#[inline(always)]
+pub(crate) fn gated<A: Arith, const HAS_LO: bool, const REFINE: u8>(
+    x: f32,
+    z: f32,
+    z_lo: f32,
+) -> f32 {
+    let y = times_sigmoid::<A, HAS_LO, REFINE>(x, z, z_lo);
+    if z < -GATE_CLOSED { signed_zero(x) } else { y }
+}
+
+/// `e^-|z|` is carried scaled by `2^SCALE_OFFSET`.
+const SCALE_OFFSET: i32 = 64;
+
+/// `2^-SCALE_OFFSET`.
+const UNSCALE: f32 = f32::from_bits(((127 - SCALE_OFFSET) as u32) << 23);
+
+/// Refinement of SiLU and Swish (contract 3 ULP).
+const SWISH_REFINE: u8 = REFINE_DIVISION;
 
 /// `1 / (1 + e^-x)`, in [0, 1] for every input, 0.5 exactly at ±0.
 #[derive(Clone, Copy)]
@@ -63,7 +104,7 @@ pub(crate) struct Sigmoid;
 impl Kernel for Sigmoid {
     #[inline(always)]
     fn eval<A: Arith>(self, x: f32) -> f32 {
-        times_sigmoid::<A>(1.0, x, 0.0)
+        times_sigmoid::<A, false, REFINE_EXP>(1.0, x, 0.0)
     }
 }
 
@@ -74,7 +115,7 @@ pub(crate) struct Silu;
 impl Kernel for Silu {
     #[inline(always)]
     fn eval<A: Arith>(self, x: f32) -> f32 {
-        times_sigmoid::<A>(x, x, 0.0)
+        gated::<A, false, SWISH_REFINE>(x, x, 0.0)
     }
 }
 
@@ -89,6 +130,6 @@ impl Kernel for Swish {
     #[inline(always)]
     fn eval<A: Arith>(self, x: f32) -> f32 {
         let (z, z_lo) = A::two_prod(self.beta, x);
-        times_sigmoid::<A>(x, z, z_lo)
+        gated::<A, true, SWISH_REFINE>(x, z, z_lo)
     }
 }

@@ -8,7 +8,7 @@
 //!   reaches 1/2, so the subtraction never cancels more than one bit. The quotient is ≥ 0,
 //!   so |tanh| ≤ 1, and beyond |x| ≈ 9 it is below half an ULP of 1: the result is exactly 1.
 
-use super::exp::{exp_split, pow2};
+use super::exp::exp_split;
 use super::lanes::{Arith, Kernel, abs, at_least, copysign};
 
 /// Where the polynomial hands over to the exponential form: ln(3)/2 rounded up.
@@ -43,8 +43,8 @@ impl Kernel for Tanh {
         let near_zero = A::mul_add(y * s, poly, y);
 
         let a = at_least(-2.0 * y, -SATURATED);
-        let parts = exp_split::<A>(a, 0.0);
-        let e = parts.p * pow2(parts.n);
+        let parts = exp_split::<A, 0>(a, 0.0);
+        let e = parts.p * parts.scale;
         let far = 1.0 - (e + e) / (1.0 + e);
 
         let magnitude = if y < SMALL { near_zero } else { far };

@@ -1,0 +1,708 @@
+//! The eframe app: runtime state around the persisted [`UiState`], the one place where user
+//! actions are applied, and the top-level layout.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
+use std::time::{Duration, Instant};
+
+use egui::{Key, KeyboardShortcut, Modifiers};
+
+use crate::harness::{Event, HostFacts, Plan};
+use crate::report::{self, Row};
+
+use super::dialogs::{Dialogs, Purpose};
+use super::panels::plan::PlanEditor;
+use super::state::{RESULTS_KEY, STORAGE_KEY, Tab, UiState};
+use super::views::functions::FunctionsCache;
+use super::views::heatmap::HeatmapData;
+use super::views::heatmap_svg::heatmap_svg;
+use super::views::report::SortOrder;
+use super::worker::{Command, Worker, WorkerEvent};
+use super::{panels, png, theme, views};
+
+/// Where results of a run on this machine come from, in every exported row.
+pub const LOCAL_TARGET: &str = "local";
+
+const RUN_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::R);
+const EXPORT_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
+const OPEN_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
+const CANCEL_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::Escape);
+
+/// Something the user asked for. Panels and views only emit actions; [`ActprofApp::apply`]
+/// carries them out.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Start the plan in the editor.
+    Run,
+    /// Stop the run after the cell being measured.
+    Cancel,
+    /// Ask for a path (dialog or text field) for this purpose.
+    Choose(Purpose),
+    /// A path was chosen for this purpose.
+    Chosen(Purpose, PathBuf),
+}
+
+/// A run in progress.
+#[derive(Clone, Debug)]
+pub struct RunProgress {
+    /// When the run was started.
+    pub started: Instant,
+    /// Cells in the plan.
+    pub total_cells: usize,
+    /// The harness's estimate of the whole run.
+    pub estimated: Duration,
+    /// Cells measured so far.
+    pub finished_cells: usize,
+    /// The cell being measured, as `activation × size elements`.
+    pub current: Option<String>,
+    /// Fraction of the current cell's measuring time done.
+    pub current_fraction: f64,
+    /// Cancel was asked for; the current cell is finishing.
+    pub cancelling: bool,
+}
+
+impl RunProgress {
+    /// Fraction of the whole run done, in [0, 1].
+    pub fn fraction(&self) -> f64 {
+        if self.total_cells == 0 {
+            return 0.0;
+        }
+        ((self.finished_cells as f64 + self.current_fraction) / self.total_cells as f64)
+            .clamp(0.0, 1.0)
+    }
+
+    /// Time left: the harness estimate until a cell has finished, then extrapolated from the
+    /// measured pace.
+    pub fn remaining(&self) -> Duration {
+        let elapsed = self.started.elapsed();
+        let done = self.fraction();
+        if self.finished_cells == 0 || done <= 0.0 {
+            return self.estimated.saturating_sub(elapsed);
+        }
+        elapsed.mul_f64((1.0 - done) / done)
+    }
+}
+
+/// What a set of results came from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResultsSource {
+    /// Nothing measured or opened yet.
+    None,
+    /// A run in this session.
+    Run {
+        /// When the run began (RFC 3339, UTC).
+        started_at_utc: String,
+    },
+    /// A CSV report opened from this path.
+    File(PathBuf),
+    /// The results shown when the app was last closed.
+    LastSession,
+}
+
+/// Messages shown in place, next to the control that caused them.
+#[derive(Clone, Debug, Default)]
+pub struct Messages {
+    /// Why the plan cannot run or a profile failed to load or save.
+    pub plan_error: Option<String>,
+    /// Outcome of the last profile load or save.
+    pub profile_notice: Option<String>,
+    /// Why the last CSV export or open failed.
+    pub report_error: Option<String>,
+    /// Outcome of the last CSV export or open.
+    pub report_notice: Option<String>,
+    /// Why the baseline report could not be loaded.
+    pub baseline_error: Option<String>,
+    /// Why the last chart export failed.
+    pub chart_error: Option<String>,
+    /// Outcome of the last chart export.
+    pub chart_notice: Option<String>,
+    /// How the last run ended.
+    pub run_notice: Option<String>,
+    /// Warnings the harness raised during the run.
+    pub run_warnings: Vec<String>,
+    /// The measuring thread could not start or has stopped.
+    pub worker_error: Option<String>,
+}
+
+/// A baseline report loaded for comparison.
+#[derive(Clone, Debug)]
+pub struct Baseline {
+    /// Where the baseline was read from.
+    pub path: PathBuf,
+    /// Its rows, in file order.
+    pub rows: Vec<Row>,
+}
+
+/// The desktop app.
+pub struct ActprofApp {
+    /// Preferences and the plan (persisted).
+    pub state: UiState,
+    /// Rows shown by every view: from the last run or an opened report.
+    pub rows: Vec<Row>,
+    /// Where `rows` came from.
+    pub source: ResultsSource,
+    /// The report the Compare view compares against.
+    pub baseline: Option<Baseline>,
+    /// Facts about this machine, once the worker has collected them.
+    pub host: Option<HostFacts>,
+    /// The run in progress, if any.
+    pub run: Option<RunProgress>,
+    /// Errors and notices shown in place.
+    pub messages: Messages,
+    /// Editor state of the plan panel.
+    pub plan_editor: PlanEditor,
+    /// Order of the Report table.
+    pub sort: SortOrder,
+    /// Curves of the Functions view.
+    pub functions_cache: FunctionsCache,
+    /// Screen rectangle of the chart on display, for PNG export.
+    pub chart_rect: Option<egui::Rect>,
+    /// File dialogs or typed paths.
+    pub dialogs: Dialogs,
+    worker: Option<Worker>,
+    /// Start the plan on the first frame (first launch).
+    auto_run: bool,
+    png_result: Option<Receiver<Result<PathBuf, String>>>,
+}
+
+impl ActprofApp {
+    /// The app as eframe creates it: state from storage; on first launch (nothing stored)
+    /// the default plan runs at once.
+    pub fn new(cc: &eframe::CreationContext<'_>) -> Self {
+        let stored: Option<UiState> = cc
+            .storage
+            .and_then(|storage| eframe::get_value(storage, STORAGE_KEY));
+        let first_launch = stored.is_none();
+        let mut app =
+            Self::with_state(&cc.egui_ctx, stored.unwrap_or_default(), first_launch, true);
+        let last_rows: Option<Vec<Row>> = cc
+            .storage
+            .and_then(|storage| eframe::get_value(storage, RESULTS_KEY));
+        if let Some(rows) = last_rows.filter(|rows| !rows.is_empty()) {
+            app.rows = rows;
+            app.source = ResultsSource::LastSession;
+        }
+        app
+    }
+
+    /// The app from a given state, without storage. `auto_run` starts the plan on the first
+    /// frame; `native_dialogs = false` makes every path a text field (tests, headless use).
+    pub fn with_state(
+        ctx: &egui::Context,
+        state: UiState,
+        auto_run: bool,
+        native_dialogs: bool,
+    ) -> Self {
+        theme::apply(ctx, state.theme);
+        let (worker, worker_error) = match Worker::spawn(ctx.clone()) {
+            Ok(worker) => (Some(worker), None),
+            Err(error) => (
+                None,
+                Some(format!("cannot start the measuring thread: {error}")),
+            ),
+        };
+        let plan_editor = PlanEditor::from_plan(&state.plan);
+        Self {
+            state,
+            rows: Vec::new(),
+            source: ResultsSource::None,
+            baseline: None,
+            host: None,
+            run: None,
+            messages: Messages {
+                worker_error,
+                ..Messages::default()
+            },
+            plan_editor,
+            sort: SortOrder::default(),
+            functions_cache: FunctionsCache::default(),
+            chart_rect: None,
+            dialogs: Dialogs::new(native_dialogs),
+            worker,
+            auto_run,
+            png_result: None,
+        }
+    }
+
+    /// Whether a run is in progress.
+    pub fn is_running(&self) -> bool {
+        self.run.is_some()
+    }
+
+    /// Carries out one user action.
+    pub fn apply(&mut self, ctx: &egui::Context, action: Action) {
+        match action {
+            Action::Run => self.start_run(),
+            Action::Cancel => self.cancel_run(),
+            Action::Choose(purpose) => {
+                let current = self.path_for(purpose).clone();
+                if let Some((purpose, path)) = self.dialogs.request(purpose, &current) {
+                    self.apply(ctx, Action::Chosen(purpose, path));
+                }
+            }
+            Action::Chosen(purpose, path) => {
+                *self.path_for(purpose) = path.display().to_string();
+                self.use_path(ctx, purpose, &path);
+            }
+        }
+    }
+
+    fn path_for(&mut self, purpose: Purpose) -> &mut String {
+        match purpose {
+            Purpose::ExportCsv | Purpose::OpenCsv => &mut self.state.csv_path,
+            Purpose::LoadBaseline => &mut self.state.baseline_path,
+            Purpose::LoadProfile | Purpose::SaveProfile => &mut self.state.profile_path,
+            Purpose::ExportPng => &mut self.state.png_path,
+            Purpose::ExportSvg => &mut self.state.svg_path,
+        }
+    }
+
+    fn use_path(&mut self, ctx: &egui::Context, purpose: Purpose, path: &Path) {
+        match purpose {
+            Purpose::ExportCsv => self.export_csv(path),
+            Purpose::OpenCsv => self.open_csv(path),
+            Purpose::LoadBaseline => self.load_baseline(path),
+            Purpose::LoadProfile => self.load_profile(path),
+            Purpose::SaveProfile => self.save_profile(path),
+            Purpose::ExportPng => self.export_png(ctx, path),
+            Purpose::ExportSvg => self.export_svg(path),
+        }
+    }
+
+    fn start_run(&mut self) {
+        if self.is_running() {
+            return;
+        }
+        let plan = self.state.plan.clone();
+        if let Err(problem) = plan.validate() {
+            self.messages.plan_error = Some(format!("cannot run this plan: {problem}"));
+            return;
+        }
+        if let Some(problem) = self.host.as_ref().and_then(|host| too_big(&plan, host)) {
+            self.messages.plan_error = Some(problem);
+            return;
+        }
+        let Some(worker) = &self.worker else {
+            return;
+        };
+        if let Err(error) = worker.send(Command::Start(plan)) {
+            self.messages.worker_error = Some(error.to_string());
+            return;
+        }
+        self.messages.plan_error = None;
+        self.messages.run_notice = None;
+        self.messages.run_warnings.clear();
+        self.rows.clear();
+        self.source = ResultsSource::Run {
+            started_at_utc: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        };
+        self.run = Some(RunProgress {
+            started: Instant::now(),
+            total_cells: self.state.plan.cells().len(),
+            estimated: self.state.plan.estimated_duration(),
+            finished_cells: 0,
+            current: None,
+            current_fraction: 0.0,
+            cancelling: false,
+        });
+    }
+
+    fn cancel_run(&mut self) {
+        let (Some(run), Some(worker)) = (&mut self.run, &self.worker) else {
+            return;
+        };
+        run.cancelling = true;
+        if let Err(error) = worker.send(Command::Cancel) {
+            self.messages.worker_error = Some(error.to_string());
+        }
+    }
+
+    /// Applies everything the worker has sent.
+    fn drain_worker(&mut self) {
+        let Some(worker) = &self.worker else {
+            return;
+        };
+        let events = match worker.drain() {
+            Ok(events) => events,
+            Err(gone) => {
+                self.messages.worker_error = Some(gone.to_string());
+                self.worker = None;
+                self.run = None;
+                return;
+            }
+        };
+        for event in events {
+            match event {
+                WorkerEvent::Host(host) => self.host = Some(*host),
+                WorkerEvent::Run(event) => self.on_run_event(event),
+                WorkerEvent::Done { cancelled } => self.finish_run(cancelled),
+            }
+        }
+    }
+
+    fn on_run_event(&mut self, event: Event) {
+        let Some(run) = &mut self.run else {
+            return;
+        };
+        match event {
+            Event::Started {
+                total_cells,
+                estimated,
+            } => {
+                run.total_cells = total_cells;
+                run.estimated = estimated;
+            }
+            Event::CellStarted { spec, .. } => {
+                run.current = Some(format!(
+                    "{} × {} elements",
+                    spec.activation.spec(),
+                    super::model::format_elements(spec.elements as u64)
+                ));
+                run.current_fraction = 0.0;
+            }
+            Event::CellProgress { fraction, .. } => run.current_fraction = fraction,
+            Event::CellFinished { result, .. } => {
+                run.finished_cells += 1;
+                run.current_fraction = 0.0;
+                let started_at = match &self.source {
+                    ResultsSource::Run { started_at_utc } => started_at_utc.as_str(),
+                    _ => "",
+                };
+                let host = self.host.clone().unwrap_or_default();
+                self.rows
+                    .push(Row::from_cell(&result, &host, started_at, LOCAL_TARGET));
+            }
+            Event::Warning(warning) => self.messages.run_warnings.push(warning),
+            Event::Finished { .. } => {}
+        }
+    }
+
+    fn finish_run(&mut self, cancelled: bool) {
+        let Some(run) = self.run.take() else {
+            return;
+        };
+        let seconds = run.started.elapsed().as_secs_f64();
+        self.messages.run_notice = Some(if cancelled {
+            format!(
+                "Cancelled after {} of {} cells ({seconds:.1} s); finished cells are kept",
+                self.rows.len(),
+                run.total_cells
+            )
+        } else {
+            format!("Finished {} cells in {seconds:.1} s", self.rows.len())
+        });
+    }
+
+    fn export_csv(&mut self, path: &Path) {
+        self.messages.report_notice = None;
+        if self.rows.is_empty() {
+            self.messages.report_error = Some("nothing to export: run a plan first".to_owned());
+            return;
+        }
+        match report::csv::write_file(path, &self.rows) {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "report saved");
+                self.messages.report_error = None;
+                self.messages.report_notice = Some(format!(
+                    "Exported {} rows to {}",
+                    self.rows.len(),
+                    path.display()
+                ));
+            }
+            Err(error) => self.messages.report_error = Some(error.to_string()),
+        }
+    }
+
+    fn open_csv(&mut self, path: &Path) {
+        self.messages.report_notice = None;
+        if self.is_running() {
+            self.messages.report_error =
+                Some("a run is in progress: cancel it before opening a report".to_owned());
+            return;
+        }
+        // A bad report leaves the current results untouched.
+        match report::csv::read_file(path) {
+            Ok(rows) => {
+                self.messages.report_error = None;
+                self.messages.report_notice = Some(format!(
+                    "Opened {} rows from {}",
+                    rows.len(),
+                    path.display()
+                ));
+                self.rows = rows;
+                self.source = ResultsSource::File(path.to_owned());
+            }
+            Err(error) => self.messages.report_error = Some(error.to_string()),
+        }
+    }
+
+    fn load_baseline(&mut self, path: &Path) {
+        match report::csv::read_file(path) {
+            Ok(rows) => {
+                self.messages.baseline_error = None;
+                self.baseline = Some(Baseline {
+                    path: path.to_owned(),
+                    rows,
+                });
+            }
+            Err(error) => self.messages.baseline_error = Some(error.to_string()),
+        }
+    }
+
+    fn load_profile(&mut self, path: &Path) {
+        self.messages.profile_notice = None;
+        match Plan::from_toml_file(path) {
+            Ok(plan) => {
+                self.plan_editor = PlanEditor::from_plan(&plan);
+                self.state.plan = plan;
+                self.messages.plan_error = None;
+                self.messages.profile_notice = Some(format!("Loaded {}", path.display()));
+            }
+            Err(error) => self.messages.plan_error = Some(error.to_string()),
+        }
+    }
+
+    fn save_profile(&mut self, path: &Path) {
+        self.messages.profile_notice = None;
+        let written = path
+            .parent()
+            .filter(|folder| !folder.as_os_str().is_empty())
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(path, self.state.plan.to_toml()));
+        match written {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "profile saved");
+                self.messages.plan_error = None;
+                self.messages.profile_notice = Some(format!("Saved {}", path.display()));
+            }
+            Err(error) => {
+                self.messages.plan_error = Some(format!(
+                    "cannot save the profile: {error} ({})",
+                    path.display()
+                ));
+            }
+        }
+    }
+
+    fn export_png(&mut self, ctx: &egui::Context, path: &Path) {
+        self.messages.chart_notice = None;
+        let Some(rect) = self.chart_rect else {
+            self.messages.chart_error = Some("no chart on display to export".to_owned());
+            return;
+        };
+        let (sender, receiver) = sync_channel(1);
+        let path = path.to_owned();
+        let pixels_per_point = ctx.pixels_per_point();
+        let repaint = ctx.clone();
+        ctx.request_screenshot(move |image| {
+            let saved = png::save_region(&image, rect, pixels_per_point, &path).map(|()| path);
+            // The app may be gone by now; then nobody needs the answer.
+            let _ = sender.send(saved);
+            repaint.request_repaint();
+        });
+        self.png_result = Some(receiver);
+    }
+
+    fn export_svg(&mut self, path: &Path) {
+        self.messages.chart_notice = None;
+        let Some(data) = HeatmapData::of(&self.rows, self.state.metric) else {
+            self.messages.chart_error = Some("no heatmap values to export".to_owned());
+            return;
+        };
+        match std::fs::write(path, heatmap_svg(&data)) {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "heatmap saved");
+                self.messages.chart_error = None;
+                self.messages.chart_notice = Some(format!("Saved heatmap to {}", path.display()));
+            }
+            Err(error) => {
+                self.messages.chart_error = Some(format!(
+                    "cannot write the SVG: {error} ({})",
+                    path.display()
+                ));
+            }
+        }
+    }
+
+    fn poll_png(&mut self) {
+        let Some(receiver) = &self.png_result else {
+            return;
+        };
+        let result = match receiver.try_recv() {
+            Ok(result) => result,
+            Err(TryRecvError::Empty) => return,
+            Err(TryRecvError::Disconnected) => Err("the screenshot never arrived".to_owned()),
+        };
+        self.png_result = None;
+        match result {
+            Ok(path) => {
+                tracing::info!(path = %path.display(), "chart saved");
+                self.messages.chart_error = None;
+                self.messages.chart_notice = Some(format!("Saved chart to {}", path.display()));
+            }
+            Err(error) => self.messages.chart_error = Some(error),
+        }
+    }
+
+    /// Keyboard shortcuts, read before any widget can take the keys.
+    fn shortcuts(&self, ctx: &egui::Context) -> Vec<Action> {
+        ctx.input_mut(|input| {
+            let mut actions = Vec::new();
+            if input.consume_shortcut(&RUN_SHORTCUT) {
+                actions.push(Action::Run);
+            }
+            if input.consume_shortcut(&CANCEL_SHORTCUT) {
+                actions.push(Action::Cancel);
+            }
+            if input.consume_shortcut(&EXPORT_SHORTCUT) {
+                actions.push(Action::Choose(Purpose::ExportCsv));
+            }
+            if input.consume_shortcut(&OPEN_SHORTCUT) {
+                actions.push(Action::Choose(Purpose::OpenCsv));
+            }
+            actions
+        })
+    }
+
+    fn tabs_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            for tab in Tab::ALL {
+                if ui
+                    .selectable_value(&mut self.state.tab, tab, tab.label())
+                    .clicked()
+                {
+                    // Export outcomes belong to the chart they were made from.
+                    self.messages.chart_notice = None;
+                    self.messages.chart_error = None;
+                }
+            }
+            ui.separator();
+            ui.label(self.source_label());
+        });
+    }
+
+    fn source_label(&self) -> String {
+        match &self.source {
+            ResultsSource::None => "No results yet: press Run (Ctrl+R)".to_owned(),
+            ResultsSource::Run { started_at_utc } => {
+                format!(
+                    "{} cells from the run started {started_at_utc}",
+                    self.rows.len()
+                )
+            }
+            ResultsSource::File(path) => {
+                format!("{} rows from {}", self.rows.len(), path.display())
+            }
+            ResultsSource::LastSession => {
+                format!("{} cells kept from the last session", self.rows.len())
+            }
+        }
+    }
+}
+
+/// Bytes a cell holds per element: the f32 input and the f32 output.
+const BYTES_PER_ELEMENT: u64 = 8;
+
+/// Why `plan` would not fit in memory, if it would not: a failed allocation aborts the
+/// process, so the largest size may take at most half of this machine's memory.
+fn too_big(plan: &Plan, host: &HostFacts) -> Option<String> {
+    let largest = plan.sizes.iter().copied().max()? as u64;
+    let needed = largest.saturating_mul(BYTES_PER_ELEMENT);
+    let allowed = host.memory_bytes / 2;
+    (host.memory_bytes > 0 && needed > allowed).then(|| {
+        format!(
+            "cannot run this plan: {largest} elements need {:.1} GiB for input and output, \
+             more than half of this machine's {:.1} GiB",
+            needed as f64 / GIB,
+            host.memory_bytes as f64 / GIB
+        )
+    })
+}
+
+/// Bytes in a GiB, for messages.
+const GIB: f64 = (1u64 << 30) as f64;
+
+impl eframe::App for ActprofApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        if std::mem::take(&mut self.auto_run) {
+            self.start_run();
+        }
+        self.drain_worker();
+        self.poll_png();
+        if let Some((purpose, path)) = self.dialogs.poll() {
+            self.apply(ctx, Action::Chosen(purpose, path));
+        }
+        if self.dialogs.is_open() || self.png_result.is_some() {
+            // Nothing wakes the UI when a dialog thread answers; look again shortly.
+            ctx.request_repaint_after(Duration::from_millis(200));
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        let mut actions = self.shortcuts(&ctx);
+        self.chart_rect = None;
+
+        egui::Panel::top("tabs").show(ui, |ui| self.tabs_ui(ui));
+        egui::Panel::bottom("status").show(ui, |ui| panels::status::status_ui(ui, self));
+        egui::Panel::left("plan")
+            .resizable(true)
+            .default_size(270.0)
+            .min_size(230.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    panels::plan::plan_ui(ui, self, &mut actions);
+                });
+            });
+        egui::CentralPanel::default().show(ui, |ui| match self.state.tab {
+            Tab::Heatmap => views::heatmap::heatmap_ui(ui, self, &mut actions),
+            Tab::Compare => views::compare::compare_ui(ui, self, &mut actions),
+            Tab::Functions => views::functions::functions_ui(ui, self, &mut actions),
+            Tab::Report => views::report::report_ui(ui, self, &mut actions),
+        });
+
+        for action in actions {
+            self.apply(&ctx, action);
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STORAGE_KEY, &self.state);
+        // Half a run is not worth restoring; keep what was stored before it started.
+        if !self.is_running() {
+            eframe::set_value(storage, RESULTS_KEY, &self.rows);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_beyond_half_the_memory_are_refused() {
+        let host = HostFacts {
+            memory_bytes: 16 << 30,
+            ..HostFacts::default()
+        };
+        let small = Plan {
+            sizes: vec![1 << 20],
+            ..Plan::default()
+        };
+        assert_eq!(too_big(&small, &host), None);
+        // 2^30 elements × 8 bytes = 8 GiB: exactly half is still allowed.
+        let half = Plan {
+            sizes: vec![1 << 30],
+            ..Plan::default()
+        };
+        assert_eq!(too_big(&half, &host), None);
+        let huge = Plan {
+            sizes: vec![1024, (1 << 30) + 1],
+            ..Plan::default()
+        };
+        let message = too_big(&huge, &host).expect("refused");
+        assert!(message.contains("1073741825 elements"), "{message}");
+        let unknown = HostFacts::default();
+        assert_eq!(too_big(&huge, &unknown), None, "no memory figure, no guess");
+    }
+}

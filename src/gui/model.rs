@@ -1,0 +1,349 @@
+//! What the charts show: the metric of a report row, its interval, and the grid layout of a
+//! set of rows (activations × sizes).
+
+use serde::{Deserialize, Serialize};
+
+use crate::kernels::Activation;
+use crate::report::Row;
+
+/// The quantity a chart plots, each with its unit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Metric {
+    /// Median time per element, in ns.
+    #[default]
+    NsPerElement,
+    /// Throughput at the median, in 10^9 elements per second.
+    GelemPerS,
+    /// Median time per kernel call, in ns.
+    NsPerCall,
+    /// Median time divided by ReLU's median at the same size (dimensionless).
+    SlowdownVsRelu,
+    /// Largest error of the f32 kernel vs the f64 reference, in ULP.
+    MaxUlpError,
+}
+
+impl Metric {
+    /// Every metric in menu order.
+    pub const ALL: [Metric; 5] = [
+        Metric::NsPerElement,
+        Metric::GelemPerS,
+        Metric::NsPerCall,
+        Metric::SlowdownVsRelu,
+        Metric::MaxUlpError,
+    ];
+
+    /// The menu label, with the unit.
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::NsPerElement => "Time per element (ns/element)",
+            Metric::GelemPerS => "Throughput (Gelem/s)",
+            Metric::NsPerCall => "Time per call (ns/call)",
+            Metric::SlowdownVsRelu => "Slowdown vs ReLU (×)",
+            Metric::MaxUlpError => "Max error (ULP)",
+        }
+    }
+
+    /// The unit alone, for legends and cell values.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Metric::NsPerElement => "ns/element",
+            Metric::GelemPerS => "Gelem/s",
+            Metric::NsPerCall => "ns/call",
+            Metric::SlowdownVsRelu => "× ReLU",
+            Metric::MaxUlpError => "ULP",
+        }
+    }
+
+    /// Whether a larger value is better (decides which end of the palette is "good").
+    pub fn higher_is_better(self) -> bool {
+        matches!(self, Metric::GelemPerS)
+    }
+
+    /// The value of this metric for `row`; `rows` supplies ReLU's median for the slowdown.
+    /// `None` when it cannot be computed (no ReLU row at that size, non-finite value).
+    pub fn value(self, row: &Row, rows: &[Row]) -> Option<f64> {
+        let value = match self {
+            Metric::NsPerElement => row.ns_per_element,
+            Metric::GelemPerS => row.gelem_per_s,
+            Metric::NsPerCall => row.median_ns,
+            Metric::SlowdownVsRelu => row.median_ns / relu_median_ns(row, rows)?,
+            Metric::MaxUlpError => row.max_ulp_error,
+        };
+        value.is_finite().then_some(value)
+    }
+
+    /// The interval around [`Metric::value`] given by `bars`, as (low, high) in the metric's
+    /// unit. `None` for the error metric, which has no sampling spread.
+    pub fn interval(self, row: &Row, rows: &[Row], bars: ErrorBars) -> Option<(f64, f64)> {
+        let (low_ns, high_ns) = match bars {
+            ErrorBars::Ci95 => (row.ci95_low_ns, row.ci95_high_ns),
+            ErrorBars::P5P95 => (row.p5_ns, row.p95_ns),
+        };
+        let elements = row.elements as f64;
+        let (low, high) = match self {
+            Metric::NsPerElement => (low_ns / elements, high_ns / elements),
+            // Throughput is the reciprocal of time, so the slow end gives the low bound.
+            Metric::GelemPerS => (elements / high_ns, elements / low_ns),
+            Metric::NsPerCall => (low_ns, high_ns),
+            // ReLU's median is taken as exact here; its own spread is not propagated.
+            Metric::SlowdownVsRelu => {
+                let relu = relu_median_ns(row, rows)?;
+                (low_ns / relu, high_ns / relu)
+            }
+            Metric::MaxUlpError => return None,
+        };
+        (low.is_finite() && high.is_finite()).then_some((low, high))
+    }
+
+    /// `value` with a precision that suits the metric, and the unit.
+    pub fn format(self, value: f64) -> String {
+        format!("{} {}", self.format_bare(value), self.unit())
+    }
+
+    /// `value` with a precision that suits the metric, without the unit.
+    pub fn format_bare(self, value: f64) -> String {
+        match self {
+            Metric::NsPerCall => format_ns(value),
+            _ => format_number(value),
+        }
+    }
+}
+
+/// Which spread the error bars show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorBars {
+    /// Bootstrap 95% confidence interval of the median.
+    #[default]
+    Ci95,
+    /// 5th to 95th percentile of the samples.
+    P5P95,
+}
+
+impl ErrorBars {
+    /// The menu label.
+    pub fn label(self) -> &'static str {
+        match self {
+            ErrorBars::Ci95 => "95% CI of the median",
+            ErrorBars::P5P95 => "p5–p95 of the samples",
+        }
+    }
+}
+
+/// Linear or logarithmic value axis.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AxisScale {
+    #[default]
+    /// Values as they are.
+    Linear,
+    /// log10 of the values, labelled with the values.
+    Log,
+}
+
+/// ReLU's median time at the same size, threads, dtype and target as `row`.
+fn relu_median_ns(row: &Row, rows: &[Row]) -> Option<f64> {
+    rows.iter()
+        .find(|other| {
+            other.activation == "relu"
+                && other.elements == row.elements
+                && other.threads == row.threads
+                && other.dtype == row.dtype
+                && other.target == row.target
+        })
+        .map(|relu| relu.median_ns)
+        .filter(|median| *median > 0.0)
+}
+
+/// Three significant digits, switching to scientific notation outside [0.001, 100 000).
+pub fn format_number(value: f64) -> String {
+    let magnitude = value.abs();
+    if value == 0.0 {
+        "0".to_owned()
+    } else if !(1e-3..1e5).contains(&magnitude) {
+        format!("{value:.2e}")
+    } else {
+        let decimals = (2 - magnitude.log10().floor() as i32).clamp(0, 5) as usize;
+        format!("{value:.decimals$}")
+    }
+}
+
+/// The activation of a row as one label, in the form the CLI reads: `relu`,
+/// `leaky_relu:alpha=0.01`, `silu` (whose implied `beta=1` is left out).
+pub fn activation_label(row: &Row) -> String {
+    activation_spec(&row.activation, &row.params)
+}
+
+/// [`activation_label`] from a name and a parameter string.
+pub fn activation_spec(name: &str, params: &str) -> String {
+    match Activation::from_name_and_params(name, params) {
+        Ok(activation) => activation.spec(),
+        // A report from a newer actprof may name activations this build does not know.
+        Err(_) if params.is_empty() => name.to_owned(),
+        Err(_) => format!("{name}:{params}"),
+    }
+}
+
+/// A time in ns: whole nanoseconds with space-separated thousands from 1 000 ns up, so long
+/// times stay readable; shorter ones as [`format_number`].
+pub fn format_ns(ns: f64) -> String {
+    if !(1e3..1e15).contains(&ns) {
+        return format_number(ns);
+    }
+    let digits = format!("{:.0}", ns);
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            grouped.push(' ');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+/// Rows arranged as activations (in first-seen order) × sizes (ascending).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Grid {
+    /// Activation labels (see [`activation_label`]), one per heatmap row.
+    pub activations: Vec<String>,
+    /// Tensor lengths in elements, one per heatmap column.
+    pub sizes: Vec<u64>,
+}
+
+impl Grid {
+    /// The grid spanned by `rows`.
+    pub fn of(rows: &[Row]) -> Self {
+        let mut activations: Vec<String> = Vec::new();
+        let mut sizes: Vec<u64> = Vec::new();
+        for row in rows {
+            let label = activation_label(row);
+            if !activations.contains(&label) {
+                activations.push(label);
+            }
+            if !sizes.contains(&row.elements) {
+                sizes.push(row.elements);
+            }
+        }
+        sizes.sort_unstable();
+        Self { activations, sizes }
+    }
+
+    /// The first row measured for `activation` at `elements`.
+    pub fn cell<'r>(&self, rows: &'r [Row], activation: &str, elements: u64) -> Option<&'r Row> {
+        rows.iter()
+            .find(|row| row.elements == elements && activation_label(row) == activation)
+    }
+}
+
+/// A size as people write it: `1k` = 1024, `1M` = 1024² elements; other counts in full.
+pub fn format_elements(elements: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "G"), (1 << 20, "M"), (1 << 10, "k")];
+    for (unit, suffix) in UNITS {
+        if elements >= unit && elements.is_multiple_of(unit) {
+            return format!("{}{suffix}", elements / unit);
+        }
+    }
+    elements.to_string()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A row with the given identity and times; other fields are plausible constants.
+    pub fn row(activation: &str, params: &str, elements: u64, median_ns: f64) -> Row {
+        Row {
+            activation: activation.to_owned(),
+            params: params.to_owned(),
+            dtype: "f32".to_owned(),
+            elements,
+            threads: 1,
+            target: "local".to_owned(),
+            samples: 10,
+            iterations_per_sample: 100,
+            median_ns,
+            mean_ns: median_ns,
+            stddev_ns: 1.0,
+            mad_ns: 1.0,
+            min_ns: median_ns * 0.9,
+            p5_ns: median_ns * 0.95,
+            p95_ns: median_ns * 1.2,
+            p99_ns: median_ns * 1.3,
+            ci95_low_ns: median_ns * 0.98,
+            ci95_high_ns: median_ns * 1.04,
+            outliers_mild: 0,
+            outliers_severe: 0,
+            ns_per_element: median_ns / elements as f64,
+            gelem_per_s: elements as f64 / median_ns,
+            max_ulp_error: 2.0,
+            max_abs_error: 1e-7,
+            host_cpu: "test cpu".to_owned(),
+            host_os: "linux".to_owned(),
+            governor: String::new(),
+            kernel_isa: "scalar".to_owned(),
+            seed: 1,
+            actprof_version: "0.1.0".to_owned(),
+            started_at_utc: "2026-01-01T00:00:00Z".to_owned(),
+        }
+    }
+
+    #[test]
+    fn slowdown_divides_by_relu_at_the_same_size() {
+        let rows = vec![
+            row("relu", "", 1024, 100.0),
+            row("relu", "", 4096, 400.0),
+            row("gelu", "", 1024, 300.0),
+            row("gelu", "", 4096, 2000.0),
+        ];
+        assert_eq!(Metric::SlowdownVsRelu.value(&rows[2], &rows), Some(3.0));
+        assert_eq!(Metric::SlowdownVsRelu.value(&rows[3], &rows), Some(5.0));
+        let lonely = [row("gelu", "", 64, 1.0)];
+        assert_eq!(Metric::SlowdownVsRelu.value(&lonely[0], &lonely), None);
+    }
+
+    #[test]
+    fn throughput_interval_flips_the_time_interval() {
+        let rows = [row("tanh", "", 1000, 100.0)];
+        let (low, high) = Metric::GelemPerS
+            .interval(&rows[0], &rows, ErrorBars::P5P95)
+            .expect("a time metric has an interval");
+        assert!((low - 1000.0 / 120.0).abs() < 1e-12);
+        assert!((high - 1000.0 / 95.0).abs() < 1e-12);
+        assert_eq!(
+            Metric::MaxUlpError.interval(&rows[0], &rows, ErrorBars::Ci95),
+            None
+        );
+    }
+
+    #[test]
+    fn grid_orders_activations_as_seen_and_sizes_ascending() {
+        let rows = [
+            row("tanh", "", 4096, 1.0),
+            row("leaky_relu", "alpha=0.2", 1024, 1.0),
+            row("tanh", "", 1024, 1.0),
+        ];
+        let grid = Grid::of(&rows);
+        assert_eq!(grid.activations, ["tanh", "leaky_relu:alpha=0.2"]);
+        assert_eq!(activation_label(&row("silu", "beta=1", 4, 1.0)), "silu");
+        assert_eq!(
+            activation_label(&row("swish", "beta=1.5", 4, 1.0)),
+            "swish:beta=1.5"
+        );
+        assert_eq!(grid.sizes, [1024, 4096]);
+        assert!(grid.cell(&rows, "tanh", 1024).is_some());
+        assert!(grid.cell(&rows, "leaky_relu:alpha=0.2", 4096).is_none());
+    }
+
+    #[test]
+    fn numbers_keep_three_significant_digits() {
+        assert_eq!(format_number(0.0), "0");
+        assert_eq!(format_number(1.23456), "1.23");
+        assert_eq!(format_number(123.456), "123");
+        assert_eq!(format_number(0.0123456), "0.0123");
+        assert_eq!(format_number(1.5e7), "1.50e7");
+        assert_eq!(format_ns(999.4), "999");
+        assert_eq!(format_ns(1234.6), "1 235");
+        assert_eq!(format_ns(147_012_345.0), "147 012 345");
+        assert_eq!(format_elements(65_536), "64k");
+        assert_eq!(format_elements(1000), "1000");
+        assert_eq!(format_elements(16 << 20), "16M");
+    }
+}

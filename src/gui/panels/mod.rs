@@ -1,0 +1,4 @@
+//! The side and bottom panels: the plan editor and the host/status bar.
+
+pub mod plan;
+pub mod status;

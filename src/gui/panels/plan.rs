@@ -1,0 +1,360 @@
+//! The plan editor: which activations, sizes, threads and measuring time; profiles; Run.
+
+use std::time::Duration;
+
+use crate::harness::plan::{format_size, parse_size};
+use crate::kernels::{Activation, DEFAULT_LEAKY_ALPHA, GeluApproximation};
+
+use super::super::app::{Action, ActprofApp};
+use super::super::dialogs::{Purpose, file_button};
+use super::super::theme;
+
+/// The kinds of activation offered, in report order, with their checkbox labels.
+const KINDS: [(Kind, &str); 7] = [
+    (Kind::Relu, "ReLU"),
+    (Kind::LeakyRelu, "Leaky ReLU"),
+    (Kind::Sigmoid, "Sigmoid"),
+    (Kind::Tanh, "Tanh"),
+    (Kind::GeluErf, "GELU (exact, erf)"),
+    (Kind::GeluTanh, "GELU (tanh approximation)"),
+    (Kind::Swish, "Swish / SiLU"),
+];
+
+/// Smallest and largest measuring time per cell the editor offers, in ms.
+const MIN_TIME_RANGE_MS: std::ops::RangeInclusive<f64> = 1.0..=60_000.0;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Relu,
+    LeakyRelu,
+    Sigmoid,
+    Tanh,
+    GeluErf,
+    GeluTanh,
+    Swish,
+}
+
+impl Kind {
+    fn of(activation: &Activation) -> Self {
+        match activation {
+            Activation::Relu => Kind::Relu,
+            Activation::LeakyRelu { .. } => Kind::LeakyRelu,
+            Activation::Sigmoid => Kind::Sigmoid,
+            Activation::Tanh => Kind::Tanh,
+            Activation::Gelu {
+                approximation: GeluApproximation::Erf,
+            } => Kind::GeluErf,
+            Activation::Gelu {
+                approximation: GeluApproximation::Tanh,
+            } => Kind::GeluTanh,
+            Activation::Swish { .. } => Kind::Swish,
+        }
+    }
+
+    fn activation(self, alpha: f32, beta: f32) -> Activation {
+        match self {
+            Kind::Relu => Activation::Relu,
+            Kind::LeakyRelu => Activation::LeakyRelu { alpha },
+            Kind::Sigmoid => Activation::Sigmoid,
+            Kind::Tanh => Activation::Tanh,
+            Kind::GeluErf => Activation::Gelu {
+                approximation: GeluApproximation::Erf,
+            },
+            Kind::GeluTanh => Activation::Gelu {
+                approximation: GeluApproximation::Tanh,
+            },
+            Kind::Swish => Activation::Swish { beta },
+        }
+    }
+}
+
+/// Editor state that is not part of the plan itself: the sizes as typed and the parameters
+/// of unchecked activations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanEditor {
+    /// The sizes as typed (`1k, 64k, 1M`).
+    pub sizes_text: String,
+    /// Why the typed sizes were refused; the plan keeps the last valid ones.
+    pub sizes_error: Option<String>,
+    /// Leaky ReLU's negative slope, kept while Leaky ReLU is unticked.
+    pub alpha: f32,
+    /// Swish's beta, kept while Swish is unticked.
+    pub beta: f32,
+}
+
+impl PlanEditor {
+    /// The editor showing `plan`.
+    pub fn from_plan(plan: &crate::harness::Plan) -> Self {
+        let alpha = plan
+            .activations
+            .iter()
+            .find_map(|activation| match activation {
+                Activation::LeakyRelu { alpha } => Some(*alpha),
+                _ => None,
+            });
+        let beta = plan
+            .activations
+            .iter()
+            .find_map(|activation| match activation {
+                Activation::Swish { beta } => Some(*beta),
+                _ => None,
+            });
+        Self {
+            sizes_text: plan
+                .sizes
+                .iter()
+                .map(|&size| format_size(size))
+                .collect::<Vec<_>>()
+                .join(", "),
+            sizes_error: None,
+            alpha: alpha.unwrap_or(DEFAULT_LEAKY_ALPHA),
+            beta: beta.unwrap_or(1.0),
+        }
+    }
+}
+
+/// The plan panel.
+pub fn plan_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
+    ui.heading("Plan");
+    let running = app.is_running();
+    ui.add_enabled_ui(!running, |ui| {
+        activations_ui(ui, app);
+        ui.separator();
+        sizes_ui(ui, app);
+        timing_ui(ui, app);
+    });
+    ui.separator();
+    run_ui(ui, app, actions);
+    ui.separator();
+    profile_ui(ui, app, actions);
+}
+
+fn activations_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
+    ui.label("Activations");
+    let plan = &mut app.state.plan;
+    let editor = &mut app.plan_editor;
+    let mut changed = false;
+    for (kind, label) in KINDS {
+        let mut checked = plan
+            .activations
+            .iter()
+            .any(|activation| Kind::of(activation) == kind);
+        ui.horizontal(|ui| {
+            changed |= ui.checkbox(&mut checked, label).changed();
+            match kind {
+                Kind::LeakyRelu => {
+                    let name = ui.label("alpha");
+                    let slope = egui::DragValue::new(&mut editor.alpha)
+                        .speed(0.001)
+                        .range(-10.0..=10.0);
+                    changed |= ui.add(slope).labelled_by(name.id).changed();
+                }
+                Kind::Swish => {
+                    let name = ui.label("beta");
+                    let drag = egui::DragValue::new(&mut editor.beta)
+                        .speed(0.01)
+                        .range(0.01..=20.0);
+                    changed |= ui.add(drag).labelled_by(name.id).changed();
+                }
+                _ => {}
+            }
+        });
+        if changed {
+            set_kind(plan, kind, checked, editor.alpha, editor.beta);
+            changed = false;
+        }
+    }
+}
+
+/// Adds or removes `kind` and refreshes its parameters, keeping the report order of KINDS.
+fn set_kind(plan: &mut crate::harness::Plan, kind: Kind, on: bool, alpha: f32, beta: f32) {
+    let mut wanted: Vec<Kind> = plan.activations.iter().map(Kind::of).collect();
+    wanted.retain(|&other| other != kind);
+    if on {
+        wanted.push(kind);
+    }
+    plan.activations = KINDS
+        .iter()
+        .filter(|(candidate, _)| wanted.contains(candidate))
+        .map(|(candidate, _)| candidate.activation(alpha, beta))
+        .collect();
+}
+
+fn sizes_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
+    let dark = ui.visuals().dark_mode;
+    let editor = &mut app.plan_editor;
+    let name = ui.label("Sizes (elements; k = 1024, M = 1024²)");
+    let field = egui::TextEdit::singleline(&mut editor.sizes_text).hint_text("1k, 64k, 1M");
+    if ui.add(field).labelled_by(name.id).changed() {
+        match parse_sizes(&editor.sizes_text) {
+            Ok(sizes) => {
+                app.state.plan.sizes = sizes;
+                editor.sizes_error = None;
+            }
+            Err(error) => editor.sizes_error = Some(error),
+        }
+    }
+    if let Some(error) = &editor.sizes_error {
+        ui.colored_label(theme::error(dark), error);
+    }
+}
+
+/// Sizes separated by commas or spaces; the error names the bad entry.
+fn parse_sizes(text: &str) -> Result<Vec<usize>, String> {
+    let sizes = text
+        .split([',', ' '])
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| parse_size(part.trim()).map_err(|error| error.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    if sizes.is_empty() {
+        return Err("give at least one size".to_owned());
+    }
+    if sizes.contains(&0) {
+        return Err("every size must be at least 1 element".to_owned());
+    }
+    Ok(sizes)
+}
+
+fn timing_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
+    let plan = &mut app.state.plan;
+    egui::Grid::new("plan-timing")
+        .num_columns(2)
+        .show(ui, |ui| {
+            let name = ui.label("Threads");
+            ui.add(egui::DragValue::new(&mut plan.threads).range(1..=1024))
+                .labelled_by(name.id);
+            ui.end_row();
+
+            let name = ui.label("Min time per cell");
+            let mut ms = plan.min_time.as_secs_f64() * 1e3;
+            let drag = egui::DragValue::new(&mut ms)
+                .range(MIN_TIME_RANGE_MS)
+                .suffix(" ms")
+                .speed(5.0);
+            if ui.add(drag).labelled_by(name.id).changed() {
+                plan.min_time = Duration::from_secs_f64(ms / 1e3);
+            }
+            ui.end_row();
+        });
+    let cells = plan.cells().len();
+    ui.label(format!(
+        "{cells} cells, about {:.1} s",
+        plan.estimated_duration().as_secs_f64()
+    ));
+}
+
+fn run_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
+    let dark = ui.visuals().dark_mode;
+    match &app.run {
+        None => {
+            if ui
+                .button("Run")
+                .on_hover_text("Measure the plan (Ctrl+R)")
+                .clicked()
+            {
+                actions.push(Action::Run);
+            }
+        }
+        Some(run) => {
+            let label = if run.cancelling {
+                "Cancelling…"
+            } else {
+                "Cancel"
+            };
+            if ui
+                .button(label)
+                .on_hover_text("Stop after the current cell (Esc)")
+                .clicked()
+            {
+                actions.push(Action::Cancel);
+            }
+            let text = format!(
+                "{} of {} cells, {:.0} s left",
+                run.finished_cells,
+                run.total_cells,
+                run.remaining().as_secs_f64().ceil()
+            );
+            // No animation: the bar redraws only when progress arrives.
+            ui.add(
+                egui::ProgressBar::new(run.fraction() as f32)
+                    .text(text)
+                    .animate(false),
+            );
+            if let Some(current) = &run.current {
+                ui.label(format!("Measuring {current}"));
+            }
+        }
+    }
+    if let Some(notice) = &app.messages.run_notice {
+        ui.label(notice);
+    }
+    if let Some(error) = &app.messages.plan_error {
+        ui.colored_label(theme::error(dark), error);
+    }
+    if let Some(error) = &app.messages.worker_error {
+        ui.colored_label(theme::error(dark), error);
+    }
+}
+
+fn profile_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
+    ui.label("Profile (TOML, usually in profiles/)");
+    let path = &mut app.state.profile_path;
+    let loaded = file_button(
+        ui,
+        &mut app.dialogs,
+        "Load profile",
+        Purpose::LoadProfile,
+        path,
+    );
+    let saved = file_button(
+        ui,
+        &mut app.dialogs,
+        "Save profile",
+        Purpose::SaveProfile,
+        path,
+    );
+    actions.extend(
+        loaded
+            .or(saved)
+            .map(|(purpose, path)| Action::Chosen(purpose, path)),
+    );
+    if let Some(notice) = &app.messages.profile_notice {
+        ui.label(notice);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_accept_suffixes_and_name_the_bad_entry() {
+        assert_eq!(parse_sizes("1k, 64k 1M"), Ok(vec![1024, 65_536, 1 << 20]));
+        let error = parse_sizes("1k, lots").expect_err("refused");
+        assert!(error.contains("lots"), "{error}");
+        assert!(parse_sizes(" , ").is_err());
+    }
+
+    #[test]
+    fn toggling_keeps_report_order_and_parameters() {
+        let mut plan = crate::harness::Plan {
+            activations: vec![Activation::Tanh],
+            ..crate::harness::Plan::default()
+        };
+        set_kind(&mut plan, Kind::LeakyRelu, true, 0.2, 1.0);
+        set_kind(&mut plan, Kind::Relu, true, 0.2, 1.0);
+        assert_eq!(
+            plan.activations,
+            [
+                Activation::Relu,
+                Activation::LeakyRelu { alpha: 0.2 },
+                Activation::Tanh
+            ]
+        );
+        set_kind(&mut plan, Kind::Tanh, false, 0.2, 1.0);
+        assert_eq!(
+            plan.activations,
+            [Activation::Relu, Activation::LeakyRelu { alpha: 0.2 }]
+        );
+    }
+}

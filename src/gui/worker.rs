@@ -1,0 +1,148 @@
+//! The measuring thread: owns every run so the UI thread never times a kernel.
+//!
+//! The UI sends [`Command`]s over a bounded channel; the worker answers with
+//! [`WorkerEvent`]s over another bounded channel and wakes the UI with
+//! `request_repaint_after`, so a burst of events costs one repaint. While a kernel is timed
+//! nothing else asks for repaints, so the UI redraws only on progress.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::harness::runner::run_plan;
+use crate::harness::{Event, HostFacts, Plan};
+
+/// Name of the measuring thread (shows in debuggers and `top -H`).
+pub const THREAD_NAME: &str = "actprof-worker";
+
+/// How long the UI may lag behind worker events; bursts within it coalesce into one repaint.
+const REPAINT_DELAY: Duration = Duration::from_millis(100);
+
+/// Commands waiting for the worker; one run at a time, so a few suffice.
+const COMMAND_CAPACITY: usize = 4;
+
+/// Events waiting for the UI. The worker blocks when the UI falls this far behind.
+const EVENT_CAPACITY: usize = 256;
+
+/// What the UI asks of the worker.
+#[derive(Debug)]
+pub enum Command {
+    /// Measure this plan.
+    Start(Plan),
+    /// Stop the current run after the cell being measured; finished cells are kept.
+    Cancel,
+}
+
+/// What the worker tells the UI.
+#[derive(Debug)]
+pub enum WorkerEvent {
+    /// Facts about this machine, sent once before anything else.
+    Host(Box<HostFacts>),
+    /// Progress of the current run.
+    Run(Event),
+    /// The run has returned (sent after the harness's own events, even if it sent none).
+    Done {
+        /// Whether the run stopped early on Cancel.
+        cancelled: bool,
+    },
+}
+
+/// Why a command could not be delivered.
+#[derive(Debug, thiserror::Error)]
+#[error("the measuring thread has stopped; restart actprof to measure again")]
+pub struct WorkerGone;
+
+/// The UI's handle on the measuring thread.
+pub struct Worker {
+    commands: SyncSender<Plan>,
+    events: Receiver<WorkerEvent>,
+    cancel: Arc<AtomicBool>,
+    _thread: JoinHandle<()>,
+}
+
+impl Worker {
+    /// Starts the thread; it first collects the host facts, then waits for commands.
+    pub fn spawn(ctx: egui::Context) -> std::io::Result<Self> {
+        let (command_tx, command_rx) = sync_channel::<Plan>(COMMAND_CAPACITY);
+        let (event_tx, event_rx) = sync_channel(EVENT_CAPACITY);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let worker_cancel = Arc::clone(&cancel);
+        let thread = std::thread::Builder::new()
+            .name(THREAD_NAME.to_owned())
+            .spawn(move || serve(&ctx, &command_rx, &event_tx, &worker_cancel))?;
+        Ok(Self {
+            commands: command_tx,
+            events: event_rx,
+            cancel,
+            _thread: thread,
+        })
+    }
+
+    /// Applies a command. Cancelling takes effect at once through the shared flag, since
+    /// the worker is busy inside the run and cannot read its queue.
+    pub fn send(&self, command: Command) -> Result<(), WorkerGone> {
+        match command {
+            Command::Start(plan) => {
+                self.cancel.store(false, Ordering::SeqCst);
+                self.commands.try_send(plan).map_err(|_| WorkerGone)
+            }
+            Command::Cancel => {
+                self.cancel.store(true, Ordering::SeqCst);
+                Ok(())
+            }
+        }
+    }
+
+    /// Everything the worker has sent since the last call, oldest first.
+    pub fn drain(&self) -> Result<Vec<WorkerEvent>, WorkerGone> {
+        let mut events = Vec::new();
+        loop {
+            match self.events.try_recv() {
+                Ok(event) => events.push(event),
+                Err(TryRecvError::Empty) => return Ok(events),
+                Err(TryRecvError::Disconnected) if events.is_empty() => return Err(WorkerGone),
+                Err(TryRecvError::Disconnected) => return Ok(events),
+            }
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // Stop a run in progress; the thread ends when it sees the command channel closed.
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The worker loop: host facts once, then one run per `Start`.
+fn serve(
+    ctx: &egui::Context,
+    commands: &Receiver<Plan>,
+    events: &SyncSender<WorkerEvent>,
+    cancel: &AtomicBool,
+) {
+    let notify = |event: WorkerEvent| {
+        let delivered = events.send(event).is_ok();
+        ctx.request_repaint_after(REPAINT_DELAY);
+        if !delivered {
+            // The UI is gone: stop measuring for nobody.
+            cancel.store(true, Ordering::SeqCst);
+        }
+    };
+
+    notify(WorkerEvent::Host(Box::new(HostFacts::collect())));
+    while let Ok(plan) = commands.recv() {
+        tracing::debug!(cells = plan.cells().len(), "run started");
+        let outcome = run_plan(&plan, cancel, &mut |event| notify(WorkerEvent::Run(event)));
+        tracing::debug!(
+            cells = outcome.results.len(),
+            cancelled = outcome.cancelled,
+            "run finished"
+        );
+        notify(WorkerEvent::Done {
+            cancelled: outcome.cancelled,
+        });
+    }
+}
