@@ -47,7 +47,8 @@ pub struct RecordArgs {
 }
 
 fn source_arg(text: &str) -> Result<SourceSpec, String> {
-    text.parse().map_err(|err: power::PowerError| err.to_string())
+    text.parse()
+        .map_err(|err: power::PowerError| err.to_string())
 }
 
 fn duration_arg(text: &str) -> Result<Duration, String> {
@@ -66,13 +67,14 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
     tracing::debug!("recording {}", info.description);
 
     let clock = SessionClock::start_now();
+    let started_at = now_rfc3339();
     let meta = SessionMeta {
         command: std::env::args().collect(),
         plan: None,
         host: HostFacts::collect(),
         sources: vec![info.clone()],
         actprof_version: env!("CARGO_PKG_VERSION").to_owned(),
-        started_at: now_rfc3339(),
+        started_at,
         ended_at: None,
     };
     let mut journal = Journal::create_in(&Journal::sessions_root()?, meta)?;
@@ -207,9 +209,11 @@ fn print_summary(
         ..Attribution::for_rate(info.rate_hz)
     };
     let whole = energy::window_energy(samples, info.quantity, first.t_s, last.t_s, &rules)?;
-    let (min_w, max_w) = samples.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |acc, s| {
-        (acc.0.min(s.power_w), acc.1.max(s.power_w))
-    });
+    let (min_w, max_w) = samples
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |acc, s| {
+            (acc.0.min(s.power_w), acc.1.max(s.power_w))
+        });
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "source:     {}", info.description)?;
     writeln!(

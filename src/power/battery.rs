@@ -84,7 +84,8 @@ impl BatterySource {
             });
         }
         if batteries.is_empty() {
-            let (battery, status) = first_status.unwrap_or_else(|| (supply_name(first), "?".into()));
+            let (battery, status) =
+                first_status.unwrap_or_else(|| (supply_name(first), "?".into()));
             return Err(PowerError::OnAcPower { battery, status });
         }
         Ok(BatterySource {
@@ -114,12 +115,12 @@ impl BatterySource {
                 }
                 Reading::CurrentTimesVoltage => {
                     // Some drivers sign the current of a discharging battery negative.
-                    let current_a =
-                        read_i64(reader, &battery.dir.join("current_now"))?.unsigned_abs() as f64
-                            / 1e6;
-                    let voltage_v =
-                        read_i64(reader, &battery.dir.join("voltage_now"))?.unsigned_abs() as f64
-                            / 1e6;
+                    let current_a = read_i64(reader, &battery.dir.join("current_now"))?
+                        .unsigned_abs() as f64
+                        / 1e6;
+                    let voltage_v = read_i64(reader, &battery.dir.join("voltage_now"))?
+                        .unsigned_abs() as f64
+                        / 1e6;
                     sample.power_w += current_a * voltage_v;
                     if self.batteries.len() == 1 {
                         sample.current_a = Some(current_a);
@@ -273,7 +274,11 @@ mod tests {
     #[test]
     fn a_charging_battery_is_refused_as_on_ac_power() {
         let tree = with_ac_adapter();
-        let files = [("type", "Battery"), ("status", "Charging"), ("power_now", "1")];
+        let files = [
+            ("type", "Battery"),
+            ("status", "Charging"),
+            ("power_now", "1"),
+        ];
         write_supply(tree.path(), "BAT0", &files);
         let err = BatterySource::open(tree.path(), Duration::from_secs(1))
             .err()
@@ -289,7 +294,11 @@ mod tests {
     #[test]
     fn plugging_in_during_a_recording_stops_it() {
         let tree = with_ac_adapter();
-        let files = [("type", "Battery"), ("status", "Discharging"), ("power_now", "1")];
+        let files = [
+            ("type", "Battery"),
+            ("status", "Discharging"),
+            ("power_now", "1"),
+        ];
         write_supply(tree.path(), "BAT0", &files);
         let mut source = BatterySource::open(tree.path(), Duration::from_secs(1)).expect("opens");
         fs::write(tree.path().join("BAT0/status"), "Full\n").expect("write");
@@ -316,7 +325,11 @@ mod tests {
     #[test]
     fn a_battery_without_readings_says_so() {
         let tree = with_ac_adapter();
-        write_supply(tree.path(), "BAT0", &[("type", "Battery"), ("status", "Discharging")]);
+        write_supply(
+            tree.path(),
+            "BAT0",
+            &[("type", "Battery"), ("status", "Discharging")],
+        );
         let err = BatterySource::open(tree.path(), Duration::from_secs(1))
             .err()
             .expect("refused");

@@ -15,6 +15,5 @@ pub mod sysfs;
 
 pub use error::PowerError;
 pub use source::{
-    Clock, PowerSample, PowerSource, Quantity, Resolution, SourceInfo, SourceKind, SourceSpec,
-    open,
+    Clock, PowerSample, PowerSource, Quantity, Resolution, SourceInfo, SourceKind, SourceSpec, open,
 };

@@ -258,14 +258,15 @@ impl PowerSource for RaplSource {
         let mut total_uj = 0;
         for (zone, raw_uj) in self.zones.iter_mut().zip(raw) {
             let counter = zone.counter.as_mut().expect("started above");
-            total_uj += counter.advance(raw_uj, t_s).map_err(|overrun| {
-                PowerError::CounterOverrun {
-                    zone: zone.zone.name.clone(),
-                    elapsed_s: overrun.elapsed_s,
-                    wrap_period_s: overrun.wrap_period_s,
-                    bound_w: RAPL_POWER_BOUND_W,
-                }
-            })?;
+            total_uj +=
+                counter
+                    .advance(raw_uj, t_s)
+                    .map_err(|overrun| PowerError::CounterOverrun {
+                        zone: zone.zone.name.clone(),
+                        elapsed_s: overrun.elapsed_s,
+                        wrap_period_s: overrun.wrap_period_s,
+                        bound_w: RAPL_POWER_BOUND_W,
+                    })?;
         }
         self.previous = Some((t_s, total_uj));
         let interval_s = t_s - previous_t_s;
@@ -453,7 +454,10 @@ mod tests {
         set_energy(root, "intel-rapl:0", 899_999);
         clock.0.set(2.5);
         let third = source.poll(&clock).expect("polls");
-        assert_eq!(third[0].energy_j, Some((expected_uj + 1_000_000) as f64 / 1e6));
+        assert_eq!(
+            third[0].energy_j,
+            Some((expected_uj + 1_000_000) as f64 / 1e6)
+        );
         assert_eq!(third[0].power_w, 1.0 / 0.5);
     }
 
@@ -464,10 +468,16 @@ mod tests {
         let mut source =
             RaplSource::open(tree.path(), None, Duration::from_millis(100)).expect("opens");
         source.start(&clock).expect("starts");
-        clock.0.set(wrap_period_s(RANGE_UJ, RAPL_POWER_BOUND_W) + 1.0);
+        clock
+            .0
+            .set(wrap_period_s(RANGE_UJ, RAPL_POWER_BOUND_W) + 1.0);
         let err = source.poll(&clock).expect_err("overrun");
         assert!(matches!(err, PowerError::CounterOverrun { .. }), "{err:?}");
-        assert!(err.to_string().contains("energy of that interval is unknown"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("energy of that interval is unknown"),
+            "{err}"
+        );
     }
 
     #[test]

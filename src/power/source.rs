@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::PowerError;
 use super::battery::BatterySource;
 use super::rapl::RaplSource;
-use super::PowerError;
 
 /// Environment variable that moves the powercap root away from `/sys/class/powercap`.
 /// A testing and diagnostic hook: point it at a copy of a machine's powercap tree.
@@ -155,7 +155,9 @@ impl FromStr for SourceSpec {
             reason: reason.to_owned(),
         };
         if kind.is_empty() {
-            return Err(bad("expected KIND or KIND:ARG, e.g. `rapl` or `rapl:package-0`"));
+            return Err(bad(
+                "expected KIND or KIND:ARG, e.g. `rapl` or `rapl:package-0`",
+            ));
         }
         if arg.is_some_and(str::is_empty) {
             return Err(bad("nothing after `:`"));
@@ -222,8 +224,10 @@ pub fn open(
             Ok(Box::new(source))
         }
         SourceKind::Battery => {
-            let root =
-                root_from_env(POWER_SUPPLY_ROOT_ENV, super::battery::DEFAULT_POWER_SUPPLY_ROOT);
+            let root = root_from_env(
+                POWER_SUPPLY_ROOT_ENV,
+                super::battery::DEFAULT_POWER_SUPPLY_ROOT,
+            );
             Ok(Box::new(BatterySource::open(&root, poll_interval)?))
         }
     }
@@ -258,9 +262,14 @@ mod tests {
 
     #[test]
     fn meters_not_built_yet_are_refused_by_name() {
-        let err = "um25c:/dev/rfcomm0".parse::<SourceSpec>().expect_err("refused");
+        let err = "um25c:/dev/rfcomm0"
+            .parse::<SourceSpec>()
+            .expect_err("refused");
         let message = err.to_string();
-        assert!(message.contains("unknown power source kind `um25c`"), "{message}");
+        assert!(
+            message.contains("unknown power source kind `um25c`"),
+            "{message}"
+        );
         assert!(message.contains("rapl"), "{message}");
     }
 

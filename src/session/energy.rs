@@ -166,9 +166,7 @@ pub fn window_energy(
 ) -> Result<WindowEnergy, EnergyError> {
     match quantity {
         Quantity::EnergyCounter => counter_energy(samples, start_s, end_s, rules),
-        Quantity::Power | Quantity::CurrentVoltage => {
-            power_energy(samples, start_s, end_s, rules)
-        }
+        Quantity::Power | Quantity::CurrentVoltage => power_energy(samples, start_s, end_s, rules),
     }
 }
 
@@ -207,18 +205,29 @@ pub fn counter_energy(
     let first = check_window(samples, start_s, end_s, rules)?;
     let at_start = counter_at(samples, first, start_s)?;
     let at_end = counter_at(samples, first, end_s)?;
-    Ok(finish(samples, first, start_s, end_s, at_end - at_start, rules))
+    Ok(finish(
+        samples,
+        first,
+        start_s,
+        end_s,
+        at_end - at_start,
+        rules,
+    ))
 }
 
 /// Linear interpolation of the counter at `t_s`, searching from sample `from`.
 fn counter_at(samples: &[PowerSample], from: usize, t_s: f64) -> Result<f64, EnergyError> {
     let offset = samples[from..].partition_point(|s| s.t_s <= t_s);
     let left = &samples[(from + offset).saturating_sub(1).max(from)];
-    let left_j = left.energy_j.ok_or(EnergyError::NoCounter { t_s: left.t_s })?;
+    let left_j = left
+        .energy_j
+        .ok_or(EnergyError::NoCounter { t_s: left.t_s })?;
     let Some(right) = samples.get(from + offset).filter(|_| left.t_s < t_s) else {
         return Ok(left_j);
     };
-    let right_j = right.energy_j.ok_or(EnergyError::NoCounter { t_s: right.t_s })?;
+    let right_j = right
+        .energy_j
+        .ok_or(EnergyError::NoCounter { t_s: right.t_s })?;
     Ok(interpolate(left.t_s, left_j, right.t_s, right_j, t_s))
 }
 
@@ -309,7 +318,9 @@ fn finish(
 
 /// Sample standard deviation (n − 1); 0 for fewer than two values.
 fn sample_std(values: impl Iterator<Item = f64> + Clone) -> f64 {
-    let (n, sum) = values.clone().fold((0usize, 0.0), |(n, sum), v| (n + 1, sum + v));
+    let (n, sum) = values
+        .clone()
+        .fold((0usize, 0.0), |(n, sum), v| (n + 1, sum + v));
     if n < 2 {
         return 0.0;
     }
@@ -380,10 +391,10 @@ pub fn energy_per_call(
     }
     let duration_s = run.duration_s();
     let net_energy_j = run.energy_j - idle.mean_power_w * duration_s;
-    let variance_w2 = variance_of_mean(idle.std_w, idle.samples)
-        + variance_of_mean(run.power_std_w, run.samples);
+    let variance_w2 =
+        variance_of_mean(idle.std_w, idle.samples) + variance_of_mean(run.power_std_w, run.samples);
     let net_ci95_j = Z_95 * variance_w2.sqrt() * duration_s;
-    let per = |count: u64| (count > 0).then(|| count as f64);
+    let per = |count: u64| (count > 0).then_some(count as f64);
     Ok(CallEnergy {
         net_energy_j,
         per_call_j: net_energy_j / calls as f64,
@@ -444,7 +455,10 @@ mod tests {
         // 2 W before 5 s, 6 W from 5 s: the curve ramps from 2 W at 4.9 s to 6 W at 5 s.
         let samples = every_tenth(|t| if t < 5.0 { 2.0 } else { 6.0 });
         let window = power_energy(&samples, 1.0, 9.0, &rules()).expect("energy");
-        assert_close(window.energy_j, 2.0 * 3.9 + 0.5 * (2.0 + 6.0) * 0.1 + 6.0 * 4.0);
+        assert_close(
+            window.energy_j,
+            2.0 * 3.9 + 0.5 * (2.0 + 6.0) * 0.1 + 6.0 * 4.0,
+        );
     }
 
     #[test]
@@ -597,6 +611,9 @@ mod tests {
         assert!(matches!(err, EnergyError::EmptyWindow { .. }), "{err:?}");
         let run = power_energy(&samples, 1.0, 9.0, &rules()).expect("run");
         let idle = IdleBaseline::from_window(&run);
-        assert_eq!(energy_per_call(&run, &idle, 0, 0), Err(EnergyError::NoCalls));
+        assert_eq!(
+            energy_per_call(&run, &idle, 0, 0),
+            Err(EnergyError::NoCalls)
+        );
     }
 }

@@ -142,14 +142,16 @@ const TRACE_BUFFER_BYTES: usize = 256 * 1024;
 impl Journal {
     /// `sessions/` under actprof's data directory.
     pub fn sessions_root() -> Result<PathBuf, JournalError> {
-        let dirs = directories::ProjectDirs::from("", "", "actprof")
-            .ok_or(JournalError::NoDataDir)?;
+        let dirs =
+            directories::ProjectDirs::from("", "", "actprof").ok_or(JournalError::NoDataDir)?;
         Ok(dirs.data_dir().join("sessions"))
     }
 
     /// Starts a session in a new folder under `root`, named by the UTC start time.
     pub fn create_in(root: &Path, meta: SessionMeta) -> Result<Journal, JournalError> {
-        let stamp = chrono::Utc::now().format("%Y-%m-%dT%H-%M-%S%.3fZ").to_string();
+        let stamp = chrono::Utc::now()
+            .format("%Y-%m-%dT%H-%M-%S%.3fZ")
+            .to_string();
         let mut dir = root.join(&stamp);
         let mut suffix = 2;
         while dir.exists() {
@@ -225,8 +227,12 @@ impl Journal {
 
     /// Writes everything buffered to the files.
     pub fn flush(&mut self) -> Result<(), JournalError> {
-        self.trace.flush().map_err(write_error(&self.trace_path()))?;
-        self.runs.flush().map_err(write_error(&self.dir.join(RUNS_FILE)))?;
+        self.trace
+            .flush()
+            .map_err(write_error(&self.trace_path()))?;
+        self.runs
+            .flush()
+            .map_err(write_error(&self.dir.join(RUNS_FILE)))?;
         self.last_flush = Instant::now();
         Ok(())
     }
@@ -316,13 +322,17 @@ fn write_meta(dir: &Path, meta: &SessionMeta) -> Result<(), JournalError> {
     fs::rename(&temporary, &path).map_err(write_error(&path))
 }
 
-/// One trace row; `{}` prints the shortest text that reads back to the same f64.
+/// One trace row. zmij prints the shortest text that reads back to the same f64, several
+/// times faster than `{}`, which keeps a 100 kHz meter's trace cheap to write.
 fn write_trace_row(out: &mut impl io::Write, sample: &PowerSample) -> io::Result<()> {
-    write!(out, "{},{}", sample.t_s, sample.power_w)?;
+    let mut buffer = zmij::Buffer::new();
+    out.write_all(buffer.format(sample.t_s).as_bytes())?;
+    out.write_all(b",")?;
+    out.write_all(buffer.format(sample.power_w).as_bytes())?;
     for value in [sample.current_a, sample.voltage_v, sample.energy_j] {
-        match value {
-            Some(value) => write!(out, ",{value}")?,
-            None => out.write_all(b",")?,
+        out.write_all(b",")?;
+        if let Some(value) = value {
+            out.write_all(buffer.format(value).as_bytes())?;
         }
     }
     out.write_all(b"\n")
@@ -358,7 +368,10 @@ fn parse_trace(lines: &[&str], path: &Path) -> Result<Vec<PowerSample>, JournalE
     for (index, line) in lines.iter().enumerate().skip(1) {
         let fields: Vec<&str> = line.split(',').collect();
         if fields.len() != 5 {
-            return Err(row_error(index + 1, format!("{} fields, expected 5", fields.len())));
+            return Err(row_error(
+                index + 1,
+                format!("{} fields, expected 5", fields.len()),
+            ));
         }
         let number = |column: usize| -> Result<Option<f64>, JournalError> {
             let text = fields[column];
@@ -374,9 +387,8 @@ fn parse_trace(lines: &[&str], path: &Path) -> Result<Vec<PowerSample>, JournalE
             }
         };
         let required = |column: usize| {
-            number(column)?.ok_or_else(|| {
-                row_error(index + 1, format!("column {} is empty", column + 1))
-            })
+            number(column)?
+                .ok_or_else(|| row_error(index + 1, format!("column {} is empty", column + 1)))
         };
         samples.push(PowerSample {
             t_s: required(0)?,
@@ -483,7 +495,7 @@ mod tests {
         let trace = fs::read_to_string(session_dir.join(TRACE_FILE)).expect("trace");
         let lines: Vec<&str> = trace.lines().collect();
         assert_eq!(lines[0], TRACE_HEADER);
-        assert_eq!(lines[1], "0.1,10,1.25,8,");
+        assert_eq!(lines[1], "0.1,10.0,1.25,8.0,");
     }
 
     #[test]
@@ -516,7 +528,10 @@ mod tests {
         fs::write(&trace_path, text).expect("write");
         let err = Journal::read(dir.path()).expect_err("refused");
         let message = err.to_string();
-        assert!(message.starts_with("line 3: column 2 is `NaN`"), "{message}");
+        assert!(
+            message.starts_with("line 3: column 2 is `NaN`"),
+            "{message}"
+        );
         assert!(message.ends_with("trace.csv"), "{message}");
     }
 
@@ -543,7 +558,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("not-a-folder");
         fs::write(&file, "x").expect("write");
-        let err = Journal::create(&file.join("session"), meta()).err().expect("refused");
+        let err = Journal::create(&file.join("session"), meta())
+            .err()
+            .expect("refused");
         assert!(matches!(err, JournalError::Create { .. }), "{err:?}");
         assert!(err.to_string().ends_with("not-a-folder/session"), "{err}");
     }

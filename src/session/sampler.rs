@@ -144,3 +144,98 @@ fn send(sender: &SyncSender<SamplerEvent>, mut event: SamplerEvent) -> Result<()
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::power::{Clock, Quantity, Resolution, SourceInfo};
+
+    /// Gives one sample per poll at 2 W, and fails on poll `fail_at` if set.
+    struct Steady {
+        polls: usize,
+        fail_at: Option<usize>,
+    }
+
+    impl PowerSource for Steady {
+        fn info(&self) -> SourceInfo {
+            SourceInfo {
+                spec: "steady".into(),
+                description: "test source".into(),
+                quantity: Quantity::Power,
+                rate_hz: 200.0,
+                resolution: Resolution::PowerW(1.0),
+                coarse: false,
+            }
+        }
+
+        fn poll_interval(&self) -> Duration {
+            Duration::from_millis(5)
+        }
+
+        fn start(&mut self, _clock: &dyn Clock) -> Result<(), PowerError> {
+            Ok(())
+        }
+
+        fn poll(&mut self, clock: &dyn Clock) -> Result<Vec<PowerSample>, PowerError> {
+            self.polls += 1;
+            if self.fail_at == Some(self.polls) {
+                return Err(PowerError::OnAcPower {
+                    battery: "BAT0".into(),
+                    status: "Charging".into(),
+                });
+            }
+            Ok(vec![PowerSample::power(clock.now_s(), 2.0)])
+        }
+
+        fn stop(&mut self) -> Result<(), PowerError> {
+            Ok(())
+        }
+    }
+
+    fn samples_of(events: impl IntoIterator<Item = SamplerEvent>) -> Vec<PowerSample> {
+        let mut samples = Vec::new();
+        for event in events {
+            match event {
+                SamplerEvent::Samples(batch) => samples.extend(batch),
+                SamplerEvent::Failed(err) => panic!("unexpected failure: {err}"),
+            }
+        }
+        samples
+    }
+
+    #[test]
+    fn samples_arrive_in_time_order_until_stopped() {
+        let source = Box::new(Steady {
+            polls: 0,
+            fail_at: None,
+        });
+        let sampler = Sampler::spawn(source, SessionClock::start_now()).expect("spawns");
+        thread::sleep(Duration::from_millis(100));
+        let samples = samples_of(sampler.stop());
+        assert!(samples.len() >= 2, "{} samples", samples.len());
+        assert!(samples.windows(2).all(|w| w[0].t_s < w[1].t_s));
+    }
+
+    #[test]
+    fn a_failing_source_reports_and_stops() {
+        let source = Box::new(Steady {
+            polls: 0,
+            fail_at: Some(3),
+        });
+        let sampler = Sampler::spawn(source, SessionClock::start_now()).expect("spawns");
+        let mut seen = Vec::new();
+        while let Ok(event) = sampler.events().recv_timeout(Duration::from_secs(5)) {
+            let failed = matches!(event, SamplerEvent::Failed(_));
+            seen.push(event);
+            if failed {
+                break;
+            }
+        }
+        assert!(
+            matches!(seen.last(), Some(SamplerEvent::Failed(_))),
+            "{seen:?}"
+        );
+        assert_eq!(seen.len(), 3, "two batches, then the failure");
+        assert!(sampler.stop().is_empty());
+    }
+}

@@ -92,7 +92,11 @@ impl Timeline {
     /// the error and nothing after it is added.
     pub fn push_samples(&mut self, samples: &[PowerSample]) -> Result<(), PowerSample> {
         for sample in samples {
-            if self.samples.last().is_some_and(|last| sample.t_s < last.t_s) {
+            if self
+                .samples
+                .last()
+                .is_some_and(|last| sample.t_s < last.t_s)
+            {
                 return Err(*sample);
             }
             self.samples.push(*sample);
