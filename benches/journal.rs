@@ -45,6 +45,7 @@ fn meta() -> SessionMeta {
             rate_hz: RATE_HZ as f64,
             resolution: Resolution::PowerW(1e-6),
             coarse: false,
+            clock_offset_s: None,
         }],
         actprof_version: env!("CARGO_PKG_VERSION").to_owned(),
         started_at: "2026-01-01T00:00:00.000Z".to_owned(),

@@ -28,7 +28,8 @@ const TICK: Duration = Duration::from_millis(200);
 pub struct RecordArgs {
     /// Power source: `rapl` (all CPU packages), `rapl:ZONE` (a RAPL zone by name or id,
     /// e.g. `rapl:package-0`, `rapl:core`), or `battery` (laptop battery discharge,
-    /// coarse).
+    /// coarse). For testing and diagnosis, the environment variables
+    /// ACTPROF_POWERCAP_ROOT and ACTPROF_POWER_SUPPLY_ROOT move the sysfs trees read.
     #[arg(long = "power", value_name = "SOURCE", value_parser = source_arg)]
     pub source: SourceSpec,
 

@@ -188,6 +188,7 @@ impl PowerSource for BatterySource {
             rate_hz: 1.0 / self.poll_interval.as_secs_f64(),
             resolution: Resolution::PowerW(POWER_NOW_RESOLUTION_W),
             coarse: true,
+            clock_offset_s: None,
         }
     }
 

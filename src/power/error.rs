@@ -79,6 +79,10 @@ pub enum PowerError {
         bound_w: f64,
     },
 
+    /// The sampler thread could not be started.
+    #[error("cannot start the power sampler thread")]
+    Thread(#[source] io::Error),
+
     /// No battery in the power-supply class.
     #[error("no battery found: no power supply of type Battery at {}", root.display())]
     BatteryAbsent { root: PathBuf },

@@ -120,11 +120,17 @@ pub fn select_zones(
     Ok(chosen)
 }
 
-/// One zone being read: its files and its unwrapped counter.
+/// One zone being read and the wrap point of its counter.
 struct ZoneCounter {
     zone: Zone,
     range_uj: u64,
-    counter: Option<CounterUnwrapper>,
+}
+
+/// The state of a started source: one unwrapped counter per zone and the last total.
+struct Running {
+    counters: Vec<CounterUnwrapper>,
+    previous_t_s: f64,
+    previous_uj: u64,
 }
 
 /// RAPL as a [`PowerSource`]: the sum of the chosen zones' counters.
@@ -133,7 +139,7 @@ pub struct RaplSource {
     spec: String,
     zones: Vec<ZoneCounter>,
     poll_interval: Duration,
-    previous: Option<(f64, u64)>,
+    running: Option<Running>,
 }
 
 impl RaplSource {
@@ -161,11 +167,7 @@ impl RaplSource {
             // Read once now so a root-only counter is reported before recording starts.
             read_u64(reader.as_ref(), &zone.dir.join("energy_uj"))?;
             warn_if_slow(&zone, range_uj, poll_interval);
-            counters.push(ZoneCounter {
-                zone,
-                range_uj,
-                counter: None,
-            });
+            counters.push(ZoneCounter { zone, range_uj });
         }
         let spec = match wanted {
             Some(wanted) => format!("rapl:{wanted}"),
@@ -176,7 +178,7 @@ impl RaplSource {
             spec,
             zones: counters,
             poll_interval,
-            previous: None,
+            running: None,
         })
     }
 
@@ -228,6 +230,7 @@ impl PowerSource for RaplSource {
             rate_hz: 1.0 / self.poll_interval.as_secs_f64(),
             resolution: Resolution::EnergyJ(ENERGY_UJ_RESOLUTION_J),
             coarse: false,
+            clock_offset_s: None,
         }
     }
 
@@ -237,27 +240,33 @@ impl PowerSource for RaplSource {
 
     fn start(&mut self, clock: &dyn Clock) -> Result<(), PowerError> {
         let (t_s, raw) = self.read_raw(clock)?;
-        for (zone, raw_uj) in self.zones.iter_mut().zip(raw) {
-            zone.counter = Some(CounterUnwrapper::new(
-                raw_uj,
-                t_s,
-                zone.range_uj,
-                RAPL_POWER_BOUND_W,
-            ));
-        }
-        self.previous = Some((t_s, 0));
+        let counters = self
+            .zones
+            .iter()
+            .zip(raw)
+            .map(|(zone, raw_uj)| {
+                CounterUnwrapper::new(raw_uj, t_s, zone.range_uj, RAPL_POWER_BOUND_W)
+            })
+            .collect();
+        self.running = Some(Running {
+            counters,
+            previous_t_s: t_s,
+            previous_uj: 0,
+        });
         Ok(())
     }
 
     fn poll(&mut self, clock: &dyn Clock) -> Result<Vec<PowerSample>, PowerError> {
-        let Some((previous_t_s, previous_uj)) = self.previous else {
+        if self.running.is_none() {
             self.start(clock)?;
             return Ok(Vec::new());
-        };
+        }
         let (t_s, raw) = self.read_raw(clock)?;
+        let Some(running) = self.running.as_mut() else {
+            return Ok(Vec::new());
+        };
         let mut total_uj = 0;
-        for (zone, raw_uj) in self.zones.iter_mut().zip(raw) {
-            let counter = zone.counter.as_mut().expect("started above");
+        for ((zone, counter), raw_uj) in self.zones.iter().zip(&mut running.counters).zip(raw) {
             total_uj +=
                 counter
                     .advance(raw_uj, t_s)
@@ -268,13 +277,14 @@ impl PowerSource for RaplSource {
                         bound_w: RAPL_POWER_BOUND_W,
                     })?;
         }
-        self.previous = Some((t_s, total_uj));
-        let interval_s = t_s - previous_t_s;
+        let interval_s = t_s - running.previous_t_s;
+        let interval_j = (total_uj - running.previous_uj) as f64 / 1e6;
+        running.previous_t_s = t_s;
+        running.previous_uj = total_uj;
         if interval_s <= 0.0 {
             return Ok(Vec::new());
         }
         let energy_j = total_uj as f64 / 1e6;
-        let interval_j = (total_uj - previous_uj) as f64 / 1e6;
         Ok(vec![PowerSample {
             t_s,
             power_w: interval_j / interval_s,
@@ -285,7 +295,7 @@ impl PowerSource for RaplSource {
     }
 
     fn stop(&mut self) -> Result<(), PowerError> {
-        self.previous = None;
+        self.running = None;
         Ok(())
     }
 }

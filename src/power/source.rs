@@ -57,6 +57,10 @@ pub struct SourceInfo {
     pub resolution: Resolution,
     /// True when the readings are too slow or smoothed to resolve single runs.
     pub coarse: bool,
+    /// For a source with its own clock: session time = source time + this offset, in s.
+    /// `None` when samples are stamped on the host clock directly.
+    #[serde(default)]
+    pub clock_offset_s: Option<f64>,
 }
 
 /// One reading, stamped in seconds since the session started (host monotonic clock).

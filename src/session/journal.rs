@@ -448,6 +448,7 @@ mod tests {
                 rate_hz: 10.0,
                 resolution: Resolution::PowerW(1e-6),
                 coarse: true,
+                clock_offset_s: None,
             }],
             actprof_version: "0.1.0".into(),
             started_at: "2026-01-02T03:04:05.678Z".into(),

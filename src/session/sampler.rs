@@ -45,10 +45,7 @@ impl Sampler {
         let handle = thread::Builder::new()
             .name("power-sampler".to_owned())
             .spawn(move || sample_until_stopped(source.as_mut(), &clock, &thread_stop, &sender))
-            .map_err(|source| PowerError::Read {
-                path: "power-sampler thread".into(),
-                source,
-            })?;
+            .map_err(PowerError::Thread)?;
         Ok(Sampler {
             stop,
             events,
@@ -165,6 +162,7 @@ mod tests {
                 rate_hz: 200.0,
                 resolution: Resolution::PowerW(1.0),
                 coarse: false,
+                clock_offset_s: None,
             }
         }
 
