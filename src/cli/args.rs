@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::harness::plan::{parse_duration, parse_size};
+use crate::kernels::int8::DType;
 
 /// Measure how fast and how accurate neural-network activation functions are on this CPU.
 ///
@@ -44,6 +45,12 @@ pub struct BenchArgs {
     /// `1k,64k,1M,16M` or `1000,4096`). [default: 1k,64k,1M,16M]
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = size_arg)]
     pub sizes: Vec<usize>,
+
+    /// Element types to time, comma-separated: f32 (the float kernels), i8 and u8 (the
+    /// quantized kernels, with each activation's default quantization: input step 1/16
+    /// over [-8, 8); the report's params column lists it). [default: f32]
+    #[arg(long = "dtype", value_delimiter = ',', value_name = "LIST", value_parser = dtype_arg)]
+    pub dtypes: Vec<DType>,
 
     /// Threads that share each kernel call, each on a contiguous chunk (1 = this thread
     /// only). [default: 1]
@@ -187,6 +194,10 @@ fn size_arg(text: &str) -> Result<usize, String> {
         Ok(size) => Ok(size),
         Err(err) => Err(err.to_string()),
     }
+}
+
+fn dtype_arg(text: &str) -> Result<DType, String> {
+    text.parse().map_err(|err: crate::kernels::int8::QuantError| err.to_string())
 }
 
 fn duration_arg(text: &str) -> Result<Duration, String> {

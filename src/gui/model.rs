@@ -275,6 +275,7 @@ pub(crate) mod tests {
             gelem_per_s: elements as f64 / median_ns,
             max_ulp_error: 2.0,
             max_abs_error: 1e-7,
+            max_lsb_error: None,
             host_cpu: "test cpu".to_owned(),
             host_os: "linux".to_owned(),
             governor: String::new(),
