@@ -176,7 +176,15 @@ fn eval_tanh_saturates_with_a_fine_output_scale() {
     };
     let codes = [-128, -3, -2, 0, 2, 3, 127];
     let printed = eval_codes(
-        &["tanh", "--dtype", "i8", "--out-scale", "0.001", "--out-zero-point", "0"],
+        &[
+            "tanh",
+            "--dtype",
+            "i8",
+            "--out-scale",
+            "0.001",
+            "--out-zero-point",
+            "0",
+        ],
         &codes,
     );
     let wanted: Vec<(i32, i32)> = codes
@@ -200,23 +208,47 @@ fn eval_refuses_bad_codes_and_parameters_naming_them() {
         .args(["eval", "relu", "--dtype", "u8", "--", "-1"])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("`-1`, is outside the u8 codes 0..=255"));
+        .stderr(predicate::str::contains(
+            "`-1`, is outside the u8 codes 0..=255",
+        ));
     actprof()
         .args(["eval", "relu", "--dtype", "i8", "--", "1.5"])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("input 1 of 1, `1.5`, is not an integer code"));
+        .stderr(predicate::str::contains(
+            "input 1 of 1, `1.5`, is not an integer code",
+        ));
     actprof()
-        .args(["eval", "tanh", "--dtype", "i8", "--out-scale", "0", "--", "0"])
+        .args([
+            "eval",
+            "tanh",
+            "--dtype",
+            "i8",
+            "--out-scale",
+            "0",
+            "--",
+            "0",
+        ])
         .assert()
         .failure()
         .stderr(predicate::str::contains("--out-scale"))
         .stderr(predicate::str::contains("output scale 0"));
     actprof()
-        .args(["eval", "tanh", "--dtype", "u8", "--in-zero-point", "300", "--", "0"])
+        .args([
+            "eval",
+            "tanh",
+            "--dtype",
+            "u8",
+            "--in-zero-point",
+            "300",
+            "--",
+            "0",
+        ])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("input zero point 300 is outside the u8 range"));
+        .stderr(predicate::str::contains(
+            "input zero point 300 is outside the u8 range",
+        ));
     actprof()
         .args(["eval", "tanh", "--in-scale", "0.5", "--", "0"])
         .assert()

@@ -20,8 +20,8 @@ use super::table::{self, Align};
 use super::{AccuracyArgs, IsaChoice};
 use crate::kernels::Activation;
 use crate::kernels::int8::{
-    QuantAccuracy, QuantDType, QuantIsa, QuantMethod, QuantizedKernel, accuracy_q,
-    default_quant, format_quant,
+    QuantAccuracy, QuantDType, QuantIsa, QuantMethod, QuantizedKernel, accuracy_q, default_quant,
+    format_quant,
 };
 
 /// The check of one kernel.

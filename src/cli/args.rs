@@ -226,7 +226,8 @@ fn size_arg(text: &str) -> Result<usize, String> {
 }
 
 fn dtype_arg(text: &str) -> Result<DType, String> {
-    text.parse().map_err(|err: crate::kernels::int8::QuantError| err.to_string())
+    text.parse()
+        .map_err(|err: crate::kernels::int8::QuantError| err.to_string())
 }
 
 fn duration_arg(text: &str) -> Result<Duration, String> {

@@ -134,7 +134,10 @@ mod tests {
         let error = parse_codes(&texts(&["-1"]), QuantDType::U8).expect_err("-1 in u8");
         assert!(error.to_string().contains("0..=255"), "{error}");
         let error = parse_codes(&texts(&["0.5"]), QuantDType::U8).expect_err("0.5");
-        assert!(error.to_string().contains("is not an integer code"), "{error}");
+        assert!(
+            error.to_string().contains("is not an integer code"),
+            "{error}"
+        );
         assert!(parse_codes(&[], QuantDType::I8).is_err());
     }
 

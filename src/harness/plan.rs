@@ -548,10 +548,14 @@ mod tests {
     #[test]
     fn dtypes_default_to_f32_and_int8_cells_carry_the_default_quantization() {
         assert_eq!(Plan::default().dtypes, [DType::F32]);
-        let text = QUICK_LOCAL_TOML.replace("threads = 1", "threads = 1\ndtypes = [\"f32\", \"i8\"]");
+        let text =
+            QUICK_LOCAL_TOML.replace("threads = 1", "threads = 1\ndtypes = [\"f32\", \"i8\"]");
         let plan = Plan::from_toml_str(&text, "int8.toml").expect("dtypes parse");
         assert_eq!(plan.dtypes, [DType::F32, DType::I8]);
-        assert_eq!(Plan::from_toml_str(&plan.to_toml(), "saved").expect("parses"), plan);
+        assert_eq!(
+            Plan::from_toml_str(&plan.to_toml(), "saved").expect("parses"),
+            plan
+        );
 
         // Per size and activation, every dtype in turn.
         let cells = plan.cells();
@@ -567,7 +571,10 @@ mod tests {
             .and_then(|c| c.quant)
             .expect("an i8 sigmoid cell with quantization");
         assert_eq!((sigmoid.input.scale, sigmoid.input.zero_point), (0.0625, 0));
-        assert_eq!((sigmoid.output.scale, sigmoid.output.zero_point), (1.0 / 256.0, -128));
+        assert_eq!(
+            (sigmoid.output.scale, sigmoid.output.zero_point),
+            (1.0 / 256.0, -128)
+        );
 
         let bad = QUICK_LOCAL_TOML.replace("threads = 1", "threads = 1\ndtypes = [\"int8\"]");
         let err = Plan::from_toml_str(&bad, "bad.toml").expect_err("int8 is not a dtype name");

@@ -89,22 +89,32 @@ mod tests {
     fn f32_cells_have_no_kernel_and_relu_with_shared_params_is_exact() {
         assert!(kernel_of(&CellSpec::f32(Activation::Relu, 8, 1)).is_none());
         let spec = CellSpec::new(Activation::Relu, DType::I8, 8, 1);
-        let kernel = kernel_of(&spec).expect("i8 cell").expect("valid default quant");
+        let kernel = kernel_of(&spec)
+            .expect("i8 cell")
+            .expect("valid default quant");
         // Same input and output mapping: every output is a representable input value.
         let errors = errors(&kernel);
-        assert_eq!((errors.max_lsb, errors.max_ulp, errors.max_abs), (0, 0.0, 0.0));
+        assert_eq!(
+            (errors.max_lsb, errors.max_ulp, errors.max_abs),
+            (0, 0.0, 0.0)
+        );
     }
 
     #[test]
     fn sigmoid_costs_at_least_half_an_output_step() {
         let spec = CellSpec::new(Activation::Sigmoid, DType::U8, 8, 1);
-        let kernel = kernel_of(&spec).expect("u8 cell").expect("valid default quant");
+        let kernel = kernel_of(&spec)
+            .expect("u8 cell")
+            .expect("valid default quant");
         let errors = errors(&kernel);
         assert_eq!(errors.max_lsb, 0);
         // Output step 1/256 from 0: the largest code 255 stands for 255/256, so the worst
         // input is the largest, 127/16, where sigmoid exceeds it by more than half a step.
         let top = 1.0 / (1.0 + (-127.0_f64 / 16.0).exp());
-        assert!((errors.max_abs - (top - 255.0 / 256.0)).abs() < 1e-9, "{errors:?}");
+        assert!(
+            (errors.max_abs - (top - 255.0 / 256.0)).abs() < 1e-9,
+            "{errors:?}"
+        );
         // Inputs below −5.5 have sigmoid < 1/512 and round to code 0: a relative error of 1,
         // which is between 2^23 and 2^24 f32 ULPs at the exact value.
         assert!(

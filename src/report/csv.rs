@@ -256,9 +256,7 @@ impl ColumnMap {
         let missing: Vec<String> = COLUMNS
             .iter()
             .zip(index)
-            .filter(|(name, position)| {
-                *position == usize::MAX && !OPTIONAL_COLUMNS.contains(name)
-            })
+            .filter(|(name, position)| *position == usize::MAX && !OPTIONAL_COLUMNS.contains(name))
             .map(|(name, _)| (*name).to_owned())
             .collect();
         if index.iter().all(|&position| position == usize::MAX) {

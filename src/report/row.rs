@@ -294,7 +294,10 @@ mod tests {
         );
         assert_eq!(row.max_lsb_error, Some(1));
         assert_eq!(activation_params(&row.params), "alpha=0.01");
-        assert_eq!(activation_params("in_scale=1;in_zp=0;out_scale=1;out_zp=0"), "");
+        assert_eq!(
+            activation_params("in_scale=1;in_zp=0;out_scale=1;out_zp=0"),
+            ""
+        );
     }
 
     #[test]
