@@ -183,12 +183,13 @@ pub fn functions_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<A
         quantized,
     );
     let link = egui::Id::unique("functions-x");
+    let dark = ui.visuals().dark_mode;
     let half = ((ui.available_height() - 40.0) / 2.0).max(150.0);
 
     ui.label(match quantized {
         Some(dtype) => format!(
             "f(x) (solid) and f'(x) (dashed), f64 reference; {dtype} kernel's dequantized output \
-             (thin steps, default quantization)"
+             (lighter steps, default quantization)"
         ),
         None => "f(x) (solid) and f'(x) (dashed), f64 reference".to_owned(),
     });
@@ -216,8 +217,11 @@ pub fn functions_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<A
                         format_number(quant.max_abs_error)
                     );
                     let steps = Line::new(name, quant.staircase.as_slice())
-                        .color(theme::series(index).gamma_multiply(0.8))
-                        .width(1.0);
+                        .color(theme::series_quantized(index, dark))
+                        .width(1.5)
+                        // Banding would merge the risers into a smooth ribbon and hide the
+                        // steps this line is there to show.
+                        .allow_band(false);
                     plot_ui.line(steps);
                 }
                 if settings.show_derivative {
@@ -237,7 +241,7 @@ pub fn functions_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<A
     ui.label(match (quantized, settings.error_unit) {
         (Some(dtype), ErrorUnit::Absolute) => format!(
             "Error vs the f64 reference, absolute: f32 kernel (small dots) and {dtype} kernel \
-             at each input code (large dots, real units)"
+             at each input code (large lighter dots, real units)"
         ),
         (Some(dtype), ErrorUnit::Ulp) => format!(
             "Error of the f32 kernel vs the f64 reference, in ULP ({dtype} error: choose \
@@ -276,7 +280,7 @@ pub fn functions_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<A
                         format_number(quant.max_abs_error)
                     );
                     let dots = Points::new(name, quant.abs_error.as_slice())
-                        .color(theme::series(index))
+                        .color(theme::series_quantized(index, dark))
                         .radius(3.0);
                     plot_ui.points(dots);
                 }
