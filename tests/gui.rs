@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use actprof::gui::{ActprofApp, UiState};
 use actprof::harness::Plan;
 use actprof::kernels::Activation;
+use actprof::kernels::int8::DType;
 use actprof::report::{self, Row};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
@@ -345,4 +346,41 @@ fn heatmap_exports_as_svg() {
     }
     assert!(svg.contains(">1k</text>") && svg.contains(">4k</text>"));
     assert!(svg.contains("ns/element"), "unit in the legend");
+}
+
+#[test]
+fn int8_run_has_a_heatmap_cell_per_activation_size_and_dtype() {
+    let plan = Plan {
+        dtypes: vec![DType::F32, DType::I8],
+        ..tiny_plan()
+    };
+    let mut h = harness(plan);
+    // The plan panel offers every dtype, ticked as planned.
+    for dtype in ["f32", "i8", "u8"] {
+        h.get_by_label(dtype);
+    }
+    click_run_and_wait(&mut h);
+
+    let rows = h.state().rows.clone();
+    assert_eq!(rows.len(), 8, "2 activations × 2 sizes × 2 dtypes");
+    assert_eq!(h.query_all_by_label_contains("heatmap cell ").count(), 8);
+    for activation in ["relu", "tanh", "relu (i8)", "tanh (i8)"] {
+        for size in ["1k", "4k"] {
+            h.get_by_label_contains(&format!("heatmap cell {activation} {size}: "));
+        }
+    }
+
+    // The LSB metric has values for the int8 cells only: the table and max kernels are
+    // exact, so each shows 0 LSB, and the f32 cells are not available.
+    h.state_mut().state.metric = actprof::gui::model::Metric::MaxLsbError;
+    h.step();
+    h.step();
+    let lsb = text_of(&h.get_by_label_contains("heatmap cell tanh (i8) 4k: "));
+    assert!(lsb.ends_with(": 0 LSB"), "{lsb}");
+    let f32 = text_of(&h.get_by_label_contains("heatmap cell tanh 4k: "));
+    assert!(f32.ends_with("not available"), "{f32}");
+
+    // Unticking i8 in the plan panel removes it from the next run's plan.
+    click(&mut h, "i8");
+    assert_eq!(h.state().state.plan.dtypes, [DType::F32]);
 }

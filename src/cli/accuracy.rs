@@ -5,6 +5,8 @@
 //! otherwise) or, with `--exhaustive`, over all 2^32 f32 bit patterns using every core. The
 //! table gives the worst errors found, where they occur and the kernel's contract.
 //!
+//! `--dtype i8|u8` checks the quantized kernels instead ([`super::accuracy_q`]).
+//!
 //! Exit codes: 0 when every kernel met its contract over the whole sweep, 1 when any
 //! kernel broke it (also if found before an interruption), 130 when Ctrl-C stopped the
 //! sweeps before they finished (the partial results are printed, marked `PARTIAL`).
@@ -28,6 +30,9 @@ use crate::kernels::{Activation, Isa};
 
 /// Runs `actprof accuracy` and prints its table.
 pub fn run(args: &AccuracyArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dtype) = args.dtype.quantized() {
+        return super::accuracy_q::run(args, dtype);
+    }
     let activations = activations_of(args)?;
     let isas = isas_of(args.isa)?;
     let mode = mode_of(args)?;
@@ -75,7 +80,8 @@ fn exit_code(reports: &[AccuracyReport], interrupted: bool) -> ExitCode {
     }
 }
 
-fn activations_of(args: &AccuracyArgs) -> anyhow::Result<Vec<Activation>> {
+/// The activations to check: `--activations`, or the default seven.
+pub fn activations_of(args: &AccuracyArgs) -> anyhow::Result<Vec<Activation>> {
     if args.activations.is_empty() {
         return Ok(Activation::DEFAULT_SET.to_vec());
     }
@@ -388,6 +394,7 @@ mod tests {
             points: Some(0),
             threads: Some(0),
             isa: IsaChoice::All,
+            dtype: crate::kernels::int8::DType::F32,
         };
         let error = activations_of(&args).expect_err("elu");
         assert!(

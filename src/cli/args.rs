@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::harness::plan::{parse_duration, parse_size};
+use crate::kernels::int8::DType;
 
 /// Measure how fast and how accurate neural-network activation functions are on this CPU.
 ///
@@ -46,6 +47,12 @@ pub struct BenchArgs {
     /// `1k,64k,1M,16M` or `1000,4096`). [default: 1k,64k,1M,16M]
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = size_arg)]
     pub sizes: Vec<usize>,
+
+    /// Element types to time, comma-separated: f32 (the float kernels), i8 and u8 (the
+    /// quantized kernels, with each activation's default quantization: input step 1/16
+    /// over [-8, 8); the report's params column lists it). [default: f32]
+    #[arg(long = "dtype", value_delimiter = ',', value_name = "LIST", value_parser = dtype_arg)]
+    pub dtypes: Vec<DType>,
 
     /// Threads that share each kernel call, each on a contiguous chunk (1 = this thread
     /// only). [default: 1]
@@ -119,12 +126,36 @@ pub struct EvalArgs {
     #[arg(long, value_name = "B")]
     pub beta: Option<f32>,
 
-    /// Implementation to evaluate.
+    /// Implementation to evaluate (f32 only; i8/u8 run the quantized kernel).
     #[arg(long = "impl", value_enum, default_value_t = Impl::Fast)]
     pub implementation: Impl,
 
-    /// Input values as f32 (negative numbers, `nan`, `inf`, `-inf` allowed; also after
-    /// `--`).
+    /// Element type: f32, or i8/u8 for the quantized kernel, which reads integer codes and
+    /// prints `q_in q_out` lines.
+    #[arg(long, value_name = "DTYPE", value_parser = dtype_arg, default_value = "f32")]
+    pub dtype: DType,
+
+    /// i8/u8: real units per input code step (> 0). [default: the activation's default
+    /// quantization, 0.0625]
+    #[arg(long, value_name = "S")]
+    pub in_scale: Option<f32>,
+
+    /// i8/u8: the input code that stands for 0. [default: 0 for i8, 128 for u8]
+    #[arg(long, value_name = "Z")]
+    pub in_zero_point: Option<i32>,
+
+    /// i8/u8: real units per output code step (> 0). [default: the activation's default
+    /// quantization, e.g. 0.00390625 for sigmoid]
+    #[arg(long, value_name = "S")]
+    pub out_scale: Option<f32>,
+
+    /// i8/u8: the output code that stands for 0. [default: the activation's default
+    /// quantization, e.g. -128 for sigmoid in i8]
+    #[arg(long, value_name = "Z")]
+    pub out_zero_point: Option<i32>,
+
+    /// Input values: f32 numbers (negative numbers, `nan`, `inf`, `-inf` allowed), or
+    /// integer codes for i8/u8; also after `--`.
     #[arg(value_name = "VALUES", allow_hyphen_values = true)]
     pub values: Vec<String>,
 }
@@ -161,9 +192,14 @@ pub struct AccuracyArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
-    /// Kernel variants to check.
+    /// Kernel variants to check (for i8/u8: avx512 means AVX-512 VBMI).
     #[arg(long, value_enum, default_value_t = IsaChoice::All)]
     pub isa: IsaChoice,
+
+    /// Element type: f32 sweeps the float kernels; i8 or u8 checks the quantized kernels on
+    /// all 256 input codes, in output codes (LSB) and in real units.
+    #[arg(long, value_name = "DTYPE", value_parser = dtype_arg, default_value = "f32")]
+    pub dtype: DType,
 }
 
 /// `actprof compare`.
@@ -189,6 +225,11 @@ fn size_arg(text: &str) -> Result<usize, String> {
         Ok(size) => Ok(size),
         Err(err) => Err(err.to_string()),
     }
+}
+
+fn dtype_arg(text: &str) -> Result<DType, String> {
+    text.parse()
+        .map_err(|err: crate::kernels::int8::QuantError| err.to_string())
 }
 
 fn duration_arg(text: &str) -> Result<Duration, String> {

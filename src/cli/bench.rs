@@ -5,7 +5,9 @@
 //! table, CSV or JSON; `--out` also writes the CSV report. Ctrl-C stops after the current
 //! sample: the finished cells are still printed and written, and the exit code is 130.
 //! The `max err ULP` column is the kernel's error on the accuracy engine's fixed quick-check
-//! points (`kernels::accuracy::quick_check`), the same figure the CSV report carries.
+//! points (`kernels::accuracy::quick_check`), the same figure the CSV report carries. For
+//! i8/u8 cells it is the end-to-end error of the dequantized output over all 256 input
+//! codes, and `max err LSB` their distance from the quantized definition (empty for f32).
 
 use std::io::{self, Write as _};
 use std::process::ExitCode;
@@ -86,6 +88,9 @@ pub fn plan_of(args: &BenchArgs) -> anyhow::Result<Plan> {
     }
     if !args.sizes.is_empty() {
         plan.sizes.clone_from(&args.sizes);
+    }
+    if !args.dtypes.is_empty() {
+        plan.dtypes.clone_from(&args.dtypes);
     }
     plan.threads = args.threads.unwrap_or(plan.threads);
     plan.min_time = args.min_time.unwrap_or(plan.min_time);
@@ -172,6 +177,7 @@ pub fn render_table(results: &[CellResult]) -> String {
     let header = [
         ("activation", Align::Left),
         ("params", Align::Left),
+        ("dtype", Align::Left),
         ("elements", Align::Right),
         ("threads", Align::Right),
         ("median ns/call", Align::Right),
@@ -181,6 +187,7 @@ pub fn render_table(results: &[CellResult]) -> String {
         ("MAD ns", Align::Right),
         ("outliers mild/severe", Align::Right),
         ("max err ULP", Align::Right),
+        ("max err LSB", Align::Right),
     ];
     let rows: Vec<Vec<String>> = results.iter().map(table_row).collect();
     table::render(&header, &rows)
@@ -191,6 +198,7 @@ fn table_row(cell: &CellResult) -> Vec<String> {
     vec![
         cell.spec.activation.name().to_owned(),
         cell.spec.activation.params(),
+        cell.spec.dtype.name().to_owned(),
         format_size(cell.spec.elements),
         cell.spec.threads.to_string(),
         table::significant(summary.median_ns, 4),
@@ -200,6 +208,8 @@ fn table_row(cell: &CellResult) -> Vec<String> {
         table::significant(summary.mad_ns, 2),
         format!("{}/{}", summary.outliers_mild, summary.outliers_severe),
         table::significant(cell.max_ulp_error, 3),
+        cell.max_lsb_error
+            .map_or_else(String::new, |lsb| lsb.to_string()),
     ]
 }
 
@@ -209,14 +219,11 @@ mod tests {
 
     use super::*;
     use crate::harness::{CellSpec, Summary};
+    use crate::kernels::int8::DType;
 
     fn cell() -> CellResult {
         CellResult {
-            spec: CellSpec {
-                activation: Activation::Sigmoid,
-                elements: 65_536,
-                threads: 1,
-            },
+            spec: CellSpec::f32(Activation::Sigmoid, 65_536, 1),
             iterations_per_sample: 10,
             summary: Summary {
                 samples: 20,
@@ -235,6 +242,7 @@ mod tests {
             },
             max_ulp_error: 1.5,
             max_abs_error: 1e-7,
+            max_lsb_error: None,
             seed: 1,
         }
     }
@@ -245,9 +253,15 @@ mod tests {
         assert_eq!(
             table_row(&cell()),
             [
-                "sigmoid", "", "64k", "1", "32768", "100", "0.500", "2.00", "250", "2/1", "1.50"
+                "sigmoid", "", "f32", "64k", "1", "32768", "100", "0.500", "2.00", "250", "2/1",
+                "1.50", ""
             ]
         );
+        let mut int8 = cell();
+        int8.spec = CellSpec::new(Activation::Sigmoid, DType::I8, 65_536, 1);
+        int8.max_lsb_error = Some(0);
+        let row = table_row(&int8);
+        assert_eq!((row[2].as_str(), row[12].as_str()), ("i8", "0"));
         let text = render_table(&[cell()]);
         assert!(text.starts_with("activation"), "{text}");
         assert!(text.contains("median ns/call"), "{text}");
@@ -289,6 +303,7 @@ mod tests {
         let args = BenchArgs {
             activations: vec!["relu".to_owned(), "swish:beta=2".to_owned()],
             sizes: vec![1000],
+            dtypes: vec![DType::F32, DType::U8],
             min_time: Some(Duration::from_millis(20)),
             seed: Some(5),
             ..BenchArgs::default()
@@ -299,6 +314,7 @@ mod tests {
             [Activation::Relu, Activation::Swish { beta: 2.0 }]
         );
         assert_eq!(plan.sizes, [1000]);
+        assert_eq!(plan.dtypes, [DType::F32, DType::U8]);
         assert_eq!(plan.min_time, Duration::from_millis(20));
         assert_eq!(plan.seed, 5);
         // Untouched settings keep the quick plan's values.

@@ -4,7 +4,8 @@
 //! (so pasting a printed number back gives the same bits). Magnitudes in [1e-5, 1e16) are
 //! written as plain decimals (`0.5`, `1`, `-2.25`), others in exponent form (`3.8e-44`,
 //! `3.4028235e38`) so subnormals stay readable; `-0` keeps its sign, and special values
-//! print as `NaN`, `inf` and `-inf`.
+//! print as `NaN`, `inf` and `-inf`. With `--dtype i8|u8` the quantized kernel runs
+//! instead ([`super::eval_q`]).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -16,6 +17,10 @@ use crate::kernels::{self, Activation, reference};
 
 /// Runs `actprof eval` and prints one `input output` line per value.
 pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dtype) = args.dtype.quantized() {
+        return super::eval_q::run(args, dtype);
+    }
+    super::eval_q::refuse_quant_flags(args)?;
     let activation = activation_of(args)?;
     let inputs = parse_values(&args.values)?;
     let outputs = evaluate(activation, args.implementation, &inputs);
@@ -109,6 +114,7 @@ pub fn evaluate(activation: Activation, implementation: Impl, inputs: &[f32]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::int8::DType;
 
     fn args(activation: &str, alpha: Option<f32>, beta: Option<f32>) -> EvalArgs {
         EvalArgs {
@@ -116,6 +122,11 @@ mod tests {
             alpha,
             beta,
             implementation: Impl::Reference,
+            dtype: DType::F32,
+            in_scale: None,
+            in_zero_point: None,
+            out_scale: None,
+            out_zero_point: None,
             values: Vec::new(),
         }
     }

@@ -5,10 +5,12 @@
 //! [`print_error`].
 
 pub mod accuracy;
+pub mod accuracy_q;
 pub mod args;
 pub mod bench;
 pub mod compare;
 pub mod eval;
+pub mod eval_q;
 pub mod progress;
 pub mod record;
 pub mod table;

@@ -1,10 +1,11 @@
 //! What the charts show: the metric of a report row, its interval, and the grid layout of a
-//! set of rows (activations × sizes).
+//! set of rows (activation × dtype series × sizes).
 
 use serde::{Deserialize, Serialize};
 
 use crate::kernels::Activation;
 use crate::report::Row;
+use crate::report::row::{DTYPE_F32, activation_params};
 
 /// The quantity a chart plots, each with its unit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,18 +19,21 @@ pub enum Metric {
     NsPerCall,
     /// Median time divided by ReLU's median at the same size (dimensionless).
     SlowdownVsRelu,
-    /// Largest error of the f32 kernel vs the f64 reference, in ULP.
+    /// Largest error of the kernel vs the f64 reference, in ULP (end to end for int8).
     MaxUlpError,
+    /// Largest distance of an int8 kernel from the quantized definition, in output codes.
+    MaxLsbError,
 }
 
 impl Metric {
     /// Every metric in menu order.
-    pub const ALL: [Metric; 5] = [
+    pub const ALL: [Metric; 6] = [
         Metric::NsPerElement,
         Metric::GelemPerS,
         Metric::NsPerCall,
         Metric::SlowdownVsRelu,
         Metric::MaxUlpError,
+        Metric::MaxLsbError,
     ];
 
     /// The menu label, with the unit.
@@ -40,6 +44,7 @@ impl Metric {
             Metric::NsPerCall => "Time per call (ns/call)",
             Metric::SlowdownVsRelu => "Slowdown vs ReLU (×)",
             Metric::MaxUlpError => "Max error (ULP)",
+            Metric::MaxLsbError => "Max int8 error (LSB)",
         }
     }
 
@@ -51,6 +56,7 @@ impl Metric {
             Metric::NsPerCall => "ns/call",
             Metric::SlowdownVsRelu => "× ReLU",
             Metric::MaxUlpError => "ULP",
+            Metric::MaxLsbError => "LSB",
         }
     }
 
@@ -60,7 +66,8 @@ impl Metric {
     }
 
     /// The value of this metric for `row`; `rows` supplies ReLU's median for the slowdown.
-    /// `None` when it cannot be computed (no ReLU row at that size, non-finite value).
+    /// `None` when it cannot be computed (no ReLU row at that size, non-finite value, an
+    /// LSB error of an f32 row).
     pub fn value(self, row: &Row, rows: &[Row]) -> Option<f64> {
         let value = match self {
             Metric::NsPerElement => row.ns_per_element,
@@ -68,12 +75,13 @@ impl Metric {
             Metric::NsPerCall => row.median_ns,
             Metric::SlowdownVsRelu => row.median_ns / relu_median_ns(row, rows)?,
             Metric::MaxUlpError => row.max_ulp_error,
+            Metric::MaxLsbError => f64::from(row.max_lsb_error?),
         };
         value.is_finite().then_some(value)
     }
 
     /// The interval around [`Metric::value`] given by `bars`, as (low, high) in the metric's
-    /// unit. `None` for the error metric, which has no sampling spread.
+    /// unit. `None` for the error metrics, which have no sampling spread.
     pub fn interval(self, row: &Row, rows: &[Row], bars: ErrorBars) -> Option<(f64, f64)> {
         let (low_ns, high_ns) = match bars {
             ErrorBars::Ci95 => (row.ci95_low_ns, row.ci95_high_ns),
@@ -90,7 +98,7 @@ impl Metric {
                 let relu = relu_median_ns(row, rows)?;
                 (low_ns / relu, high_ns / relu)
             }
-            Metric::MaxUlpError => return None,
+            Metric::MaxUlpError | Metric::MaxLsbError => return None,
         };
         (low.is_finite() && high.is_finite()).then_some((low, high))
     }
@@ -167,9 +175,37 @@ pub fn format_number(value: f64) -> String {
 }
 
 /// The activation of a row as one label, in the form the CLI reads: `relu`,
-/// `leaky_relu:alpha=0.01`, `silu` (whose implied `beta=1` is left out).
+/// `leaky_relu:alpha=0.01`, `silu` (whose implied `beta=1` is left out). An int8 row's
+/// quantization keys are left out.
 pub fn activation_label(row: &Row) -> String {
-    activation_spec(&row.activation, &row.params)
+    activation_spec(&row.activation, &activation_params(&row.params))
+}
+
+/// A heatmap row or chart series: the activation label, with the dtype after it when it is
+/// not f32 (`sigmoid (i8)`), so f32-only results read as before.
+pub fn series_label(row: &Row) -> String {
+    dtype_suffixed(activation_label(row), &row.dtype)
+}
+
+/// `label (dtype)`, or `label` alone for f32.
+pub fn dtype_suffixed(label: String, dtype: &str) -> String {
+    if dtype == DTYPE_F32 {
+        label
+    } else {
+        format!("{label} ({dtype})")
+    }
+}
+
+/// The quantization keys of an int8 row's `params` (`in_scale=…;…;out_zp=…`), empty for
+/// f32 rows.
+pub fn quant_params(row: &Row) -> String {
+    let own = activation_params(&row.params);
+    row.params
+        .split(';')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty() && !own.split(';').any(|o| o == *entry))
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// [`activation_label`] from a name and a parameter string.
@@ -199,10 +235,10 @@ pub fn format_ns(ns: f64) -> String {
     grouped
 }
 
-/// Rows arranged as activations (in first-seen order) × sizes (ascending).
+/// Rows arranged as series (activation × dtype, in first-seen order) × sizes (ascending).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Grid {
-    /// Activation labels (see [`activation_label`]), one per heatmap row.
+    /// Series labels (see [`series_label`]), one per heatmap row.
     pub activations: Vec<String>,
     /// Tensor lengths in elements, one per heatmap column.
     pub sizes: Vec<u64>,
@@ -214,7 +250,7 @@ impl Grid {
         let mut activations: Vec<String> = Vec::new();
         let mut sizes: Vec<u64> = Vec::new();
         for row in rows {
-            let label = activation_label(row);
+            let label = series_label(row);
             if !activations.contains(&label) {
                 activations.push(label);
             }
@@ -226,10 +262,11 @@ impl Grid {
         Self { activations, sizes }
     }
 
-    /// The first row measured for `activation` at `elements`.
+    /// The first row measured for the series `activation` (see [`series_label`]) at
+    /// `elements`.
     pub fn cell<'r>(&self, rows: &'r [Row], activation: &str, elements: u64) -> Option<&'r Row> {
         rows.iter()
-            .find(|row| row.elements == elements && activation_label(row) == activation)
+            .find(|row| row.elements == elements && series_label(row) == activation)
     }
 }
 
@@ -275,6 +312,7 @@ pub(crate) mod tests {
             gelem_per_s: elements as f64 / median_ns,
             max_ulp_error: 2.0,
             max_abs_error: 1e-7,
+            max_lsb_error: None,
             host_cpu: "test cpu".to_owned(),
             host_os: "linux".to_owned(),
             governor: String::new(),
@@ -330,6 +368,36 @@ pub(crate) mod tests {
         assert_eq!(grid.sizes, [1024, 4096]);
         assert!(grid.cell(&rows, "tanh", 1024).is_some());
         assert!(grid.cell(&rows, "leaky_relu:alpha=0.2", 4096).is_none());
+    }
+
+    #[test]
+    fn int8_rows_are_their_own_series_with_an_lsb_metric() {
+        let mut int8 = row(
+            "leaky_relu",
+            "alpha=0.2;in_scale=0.0625;in_zp=0;out_scale=1;out_zp=0",
+            1024,
+            5.0,
+        );
+        int8.dtype = "i8".to_owned();
+        int8.max_lsb_error = Some(1);
+        let rows = [row("leaky_relu", "alpha=0.2", 1024, 9.0), int8];
+        let grid = Grid::of(&rows);
+        assert_eq!(
+            grid.activations,
+            ["leaky_relu:alpha=0.2", "leaky_relu:alpha=0.2 (i8)"]
+        );
+        assert_eq!(
+            grid.cell(&rows, "leaky_relu:alpha=0.2 (i8)", 1024)
+                .map(|r| r.median_ns),
+            Some(5.0)
+        );
+        assert_eq!(
+            quant_params(&rows[1]),
+            "in_scale=0.0625;in_zp=0;out_scale=1;out_zp=0"
+        );
+        assert_eq!(quant_params(&rows[0]), "");
+        assert_eq!(Metric::MaxLsbError.value(&rows[1], &rows), Some(1.0));
+        assert_eq!(Metric::MaxLsbError.value(&rows[0], &rows), None);
     }
 
     #[test]

@@ -69,6 +69,17 @@ pub fn series(index: usize) -> Color32 {
     SERIES[index % SERIES.len()]
 }
 
+/// The colour of series `index` drawn as its int8 kernel: the series colour moved halfway
+/// towards the text colour, so the staircase stands out on the f32 curve beneath it.
+pub fn series_quantized(index: usize, dark_mode: bool) -> Color32 {
+    let towards = if dark_mode {
+        Color32::WHITE
+    } else {
+        Color32::BLACK
+    };
+    series(index).lerp_to_gamma(towards, 0.5)
+}
+
 /// Green for "faster", tuned per mode.
 pub fn faster(dark_mode: bool) -> Color32 {
     if dark_mode {

@@ -15,11 +15,20 @@ pub struct CellResult {
     pub iterations_per_sample: u64,
     /// Per-call time statistics.
     pub summary: Summary,
-    /// Max error of the kernel vs the f64 reference, in f32 ULP (measured on this run's
-    /// accuracy sample, see `kernels::accuracy`).
+    /// Max error of the kernel vs the f64 reference, in f32 ULP.
+    ///
+    /// f32 cells: on the accuracy engine's quick-check points (`kernels::accuracy`).
+    /// i8/u8 cells: end to end over all 256 input codes, the dequantized output against
+    /// `f(dequantized input)`, counted in f32 ULPs at the exact value so it reads on the
+    /// same scale as the f32 rows (see `harness::quantized`).
     pub max_ulp_error: f64,
-    /// Max absolute error of the kernel vs the f64 reference.
+    /// Max absolute error of the kernel vs the f64 reference, in the activation's units.
+    /// For i8/u8 cells the end-to-end real error (`QuantAccuracy::max_abs_real_error`).
     pub max_abs_error: f64,
+    /// i8/u8 cells: max error against the quantized definition over all 256 input codes,
+    /// in output codes (LSB). `None` for f32 cells.
+    #[serde(default)]
+    pub max_lsb_error: Option<u32>,
     /// Seed of the input data.
     pub seed: u64,
 }

@@ -4,6 +4,7 @@
 pub mod events;
 pub mod host;
 pub mod plan;
+pub mod quantized;
 pub mod runner;
 pub mod stats;
 

@@ -4,6 +4,7 @@
 //!
 //! ```toml
 //! activations = ["relu", "leaky_relu:alpha=0.01", "gelu"]
+//! dtypes = ["f32", "i8"]
 //! sizes = ["1k", "64k", "1M", 4096]
 //! threads = 1
 //! warmup = "0.1s"
@@ -15,6 +16,9 @@
 //! Sizes are element counts, either plain integers or a number with a binary suffix:
 //! `k`/`K` = 1024, `M` = 1024², `G` = 1024³ (so `64k` = 65 536, `1M` = 1 048 576).
 //! Durations are a decimal number and a unit: `ns`, `us` (or `µs`), `ms`, `s`.
+//! `dtypes` (optional, default `["f32"]`) names the element types: `f32` runs the float
+//! kernels, `i8` and `u8` the quantized kernels with the documented default quantization
+//! of each activation ([`default_quant`]).
 //! [`Plan::default`] is `profiles/quick-local.toml`, embedded at build time, so the file
 //! and the default cannot drift apart.
 
@@ -26,6 +30,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::kernels::Activation;
+use crate::kernels::int8::{DType, QuantParams, default_quant};
 
 /// The quick default profile, embedded so [`Plan::default`] is exactly this file.
 pub const QUICK_LOCAL_TOML: &str = include_str!("../../profiles/quick-local.toml");
@@ -38,6 +43,9 @@ pub const FULL_SWEEP_TOML: &str = include_str!("../../profiles/full-sweep.toml")
 pub struct Plan {
     /// Activations with their parameters, in report order.
     pub activations: Vec<Activation>,
+    /// Element types each activation runs in, in report order (`f32` when not given).
+    #[serde(default = "default_dtypes")]
+    pub dtypes: Vec<DType>,
     /// Tensor lengths in elements.
     pub sizes: Vec<usize>,
     /// Worker threads per kernel call (1 = the calling thread only).
@@ -52,12 +60,62 @@ pub struct Plan {
     pub seed: u64,
 }
 
+/// The dtypes of a plan that names none: the float kernels only.
+pub fn default_dtypes() -> Vec<DType> {
+    vec![DType::F32]
+}
+
 /// One measured cell of a plan.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CellSpec {
+    /// The activation and its parameters.
     pub activation: Activation,
+    /// Tensor length of each kernel call, in elements.
     pub elements: usize,
+    /// Threads sharing each kernel call.
     pub threads: usize,
+    /// Element type of the tensors (`f32` for cells of older plans).
+    #[serde(default = "f32_dtype")]
+    pub dtype: DType,
+    /// The quantization of an `i8`/`u8` cell's input and output; `None` for `f32`.
+    #[serde(default)]
+    pub quant: Option<CellQuant>,
+}
+
+/// How an int8 cell's tensors map codes to real values.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellQuant {
+    /// The input tensor's scale and zero point.
+    pub input: QuantParams,
+    /// The output tensor's scale and zero point.
+    pub output: QuantParams,
+}
+
+fn f32_dtype() -> DType {
+    DType::F32
+}
+
+impl CellSpec {
+    /// A cell of `activation` in `dtype`; quantized cells get the documented default
+    /// quantization of the activation ([`default_quant`]).
+    pub fn new(activation: Activation, dtype: DType, elements: usize, threads: usize) -> Self {
+        let quant = dtype.quantized().map(|quant_dtype| {
+            let (input, output) = default_quant(activation, quant_dtype);
+            CellQuant { input, output }
+        });
+        CellSpec {
+            activation,
+            elements,
+            threads,
+            dtype,
+            quant,
+        }
+    }
+
+    /// An f32 cell.
+    pub fn f32(activation: Activation, elements: usize, threads: usize) -> Self {
+        CellSpec::new(activation, DType::F32, elements, threads)
+    }
 }
 
 /// Why a plan or profile was refused.
@@ -90,6 +148,8 @@ pub enum PlanError {
 pub enum InvalidPlan {
     #[error("`activations` is empty: name at least one activation")]
     NoActivations,
+    #[error("`dtypes` is empty: name at least one of f32, i8, u8")]
+    NoDTypes,
     #[error("`sizes` is empty: give at least one tensor length")]
     NoSizes,
     #[error("`sizes` contains 0: every tensor length must be at least 1 element")]
@@ -141,6 +201,7 @@ impl Plan {
             toml::from_str(text).map_err(|err| syntax_error(text, source_name, &err))?;
         let plan = Plan {
             activations: file.activations.into_iter().map(|a| a.0).collect(),
+            dtypes: file.dtypes.into_iter().map(|d| d.0).collect(),
             sizes: file.sizes.into_iter().map(|s| s.0).collect(),
             threads: file.threads,
             warmup: file.warmup.0,
@@ -162,10 +223,12 @@ impl Plan {
             format!("[{}]", quoted.join(", "))
         };
         let activations = list(self.activations.iter().map(Activation::spec).collect());
+        let dtypes = list(self.dtypes.iter().map(|d| d.name().to_owned()).collect());
         let sizes = list(self.sizes.iter().map(|&n| format_size(n)).collect());
         format!(
             "# actprof run plan. Sizes: k = 1024, M = 1024². Durations: ns, us, ms, s.\n\
              activations = {activations}\n\
+             dtypes = {dtypes}\n\
              sizes = {sizes}\n\
              threads = {}\n\
              warmup = \"{}\"\n\
@@ -185,6 +248,9 @@ impl Plan {
         if self.activations.is_empty() {
             return Err(InvalidPlan::NoActivations);
         }
+        if self.dtypes.is_empty() {
+            return Err(InvalidPlan::NoDTypes);
+        }
         if self.sizes.is_empty() {
             return Err(InvalidPlan::NoSizes);
         }
@@ -200,18 +266,18 @@ impl Plan {
         Ok(())
     }
 
-    /// The cells in run order: for each size, every activation.
+    /// The cells in run order: for each size, every activation, in every dtype (so an
+    /// activation's f32 and int8 cells run back to back).
     pub fn cells(&self) -> Vec<CellSpec> {
-        self.sizes
-            .iter()
-            .flat_map(|&elements| {
-                self.activations.iter().map(move |&activation| CellSpec {
-                    activation,
-                    elements,
-                    threads: self.threads,
-                })
-            })
-            .collect()
+        let mut cells = Vec::new();
+        for &elements in &self.sizes {
+            for &activation in &self.activations {
+                for &dtype in &self.dtypes {
+                    cells.push(CellSpec::new(activation, dtype, elements, self.threads));
+                }
+            }
+        }
+        cells
     }
 
     /// A lower bound of the run time: warm-up plus minimum measuring time per cell.
@@ -297,6 +363,8 @@ pub fn format_duration(duration: Duration) -> String {
 #[serde(deny_unknown_fields)]
 struct ProfileFile {
     activations: Vec<ActivationValue>,
+    #[serde(default = "default_dtype_values")]
+    dtypes: Vec<DTypeValue>,
     sizes: Vec<SizeValue>,
     threads: usize,
     warmup: DurationValue,
@@ -310,6 +378,22 @@ struct ActivationValue(Activation);
 
 /// `"64k"` or `65536`.
 struct SizeValue(usize);
+
+/// `"f32"`, `"i8"` or `"u8"`.
+struct DTypeValue(DType);
+
+fn default_dtype_values() -> Vec<DTypeValue> {
+    default_dtypes().into_iter().map(DTypeValue).collect()
+}
+
+impl<'de> Deserialize<'de> for DTypeValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DType::from_str(&text)
+            .map(DTypeValue)
+            .map_err(serde::de::Error::custom)
+    }
+}
 
 /// `"0.2s"`.
 struct DurationValue(Duration);
@@ -459,6 +543,46 @@ mod tests {
             Plan::from_toml_str(&text, "saved").expect("saved plan parses"),
             plan
         );
+    }
+
+    #[test]
+    fn dtypes_default_to_f32_and_int8_cells_carry_the_default_quantization() {
+        assert_eq!(Plan::default().dtypes, [DType::F32]);
+        let text =
+            QUICK_LOCAL_TOML.replace("threads = 1", "threads = 1\ndtypes = [\"f32\", \"i8\"]");
+        let plan = Plan::from_toml_str(&text, "int8.toml").expect("dtypes parse");
+        assert_eq!(plan.dtypes, [DType::F32, DType::I8]);
+        assert_eq!(
+            Plan::from_toml_str(&plan.to_toml(), "saved").expect("parses"),
+            plan
+        );
+
+        // Per size and activation, every dtype in turn.
+        let cells = plan.cells();
+        assert_eq!(cells.len(), 4 * 7 * 2);
+        assert_eq!((cells[0].dtype, cells[1].dtype), (DType::F32, DType::I8));
+        assert_eq!(cells[0].activation, cells[1].activation);
+        assert_eq!(cells[0].quant, None);
+        // Sigmoid in i8: input step 1/16 around 0, output step 1/256 from code -128 (the
+        // documented TFLite-style choice).
+        let sigmoid = cells
+            .iter()
+            .find(|c| c.activation == Activation::Sigmoid && c.dtype == DType::I8)
+            .and_then(|c| c.quant)
+            .expect("an i8 sigmoid cell with quantization");
+        assert_eq!((sigmoid.input.scale, sigmoid.input.zero_point), (0.0625, 0));
+        assert_eq!(
+            (sigmoid.output.scale, sigmoid.output.zero_point),
+            (1.0 / 256.0, -128)
+        );
+
+        let bad = QUICK_LOCAL_TOML.replace("threads = 1", "threads = 1\ndtypes = [\"int8\"]");
+        let err = Plan::from_toml_str(&bad, "bad.toml").expect_err("int8 is not a dtype name");
+        assert!(err.to_string().contains("bad.toml:"), "{err}");
+        assert!(err.to_string().contains("int8"), "{err}");
+        let empty = QUICK_LOCAL_TOML.replace("threads = 1", "threads = 1\ndtypes = []");
+        let err = Plan::from_toml_str(&empty, "empty.toml").expect_err("no dtypes refused");
+        assert!(err.to_string().contains("dtypes"), "{err}");
     }
 
     #[test]

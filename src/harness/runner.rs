@@ -11,6 +11,10 @@
 //! With `threads > 1` the tensor is split into contiguous chunks, one per thread. The
 //! worker threads are started once per cell, outside the timed region, and wait on a
 //! barrier; a sample times the release of the batch until every thread has finished it.
+//!
+//! Cells of dtype i8/u8 run the same loop on the quantized kernel
+//! ([`QuantizedKernel::apply_bytes`]) over random input codes; their errors are exhaustive
+//! over the 256 codes ([`super::quantized`]).
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -22,9 +26,11 @@ use rand_chacha::ChaCha8Rng;
 
 use super::events::{CellResult, Event};
 use super::plan::{CellSpec, Plan};
+use super::quantized;
 use super::stats::{Sample, Summary};
 use crate::kernels::accuracy::quick_check;
-use crate::kernels::{self, Activation, Isa};
+use crate::kernels::int8::QuantizedKernel;
+use crate::kernels::{self, Isa};
 
 /// Shortest sample: batches of fast calls are grown to at least this.
 pub const MIN_SAMPLE: Duration = Duration::from_micros(10);
@@ -133,7 +139,7 @@ fn clock_overhead() -> Duration {
         .unwrap_or(Duration::ZERO)
 }
 
-/// `gelu ×65536 (1 thread)`, for messages.
+/// `gelu i8 ×65536 (1 thread)`, for messages.
 fn describe(spec: &CellSpec) -> String {
     let threads = if spec.threads == 1 {
         "thread"
@@ -141,8 +147,8 @@ fn describe(spec: &CellSpec) -> String {
         "threads"
     };
     format!(
-        "{} ×{} ({} {threads})",
-        spec.activation, spec.elements, spec.threads
+        "{} {} ×{} ({} {threads})",
+        spec.activation, spec.dtype, spec.elements, spec.threads
     )
 }
 
@@ -164,49 +170,100 @@ struct Cell<'a> {
 }
 
 impl Cell<'_> {
-    /// Measures the cell.
+    /// Measures the cell with the kernel of its dtype.
     fn run(&self, sink: &mut dyn FnMut(Event)) -> CellEnd {
+        match quantized::kernel_of(&self.spec) {
+            None => self.run_f32(sink),
+            Some(Ok(kernel)) => self.run_quantized(&kernel, sink),
+            Some(Err(err)) => CellEnd::Failed(format!("cannot build the quantized kernel: {err}")),
+        }
+    }
+
+    /// An f32 cell: random reals in [−8, 8], the dispatched f32 kernel.
+    fn run_f32(&self, sink: &mut dyn FnMut(Event)) -> CellEnd {
         let input = input_data(self.spec.elements, self.plan.seed);
         let mut output = vec![0.0_f32; input.len()];
         let activation = self.spec.activation;
+        let apply = |input: &[f32], output: &mut [f32]| kernels::apply(activation, input, output);
+        let measured = self.time(&apply, &input, &mut output, sink);
+        // The error is measured on the accuracy engine's fixed points rather than on this
+        // cell's inputs, so every report and the `accuracy` command agree on it.
+        let (max_ulp_error, max_abs_error) = quick_check(activation, Isa::detect());
+        self.finish(measured, (max_ulp_error, max_abs_error, None))
+    }
+
+    /// An i8/u8 cell: random codes, the quantized kernel on raw bytes.
+    fn run_quantized(&self, kernel: &QuantizedKernel, sink: &mut dyn FnMut(Event)) -> CellEnd {
+        let input = quantized::input_codes(self.spec.elements, self.plan.seed);
+        let mut output = vec![0_u8; input.len()];
+        let apply = |input: &[u8], output: &mut [u8]| {
+            let applied = kernel.apply_bytes(input, output);
+            // Input and output chunks are cut alike from equal-length tensors, so the only
+            // refusal (a length mismatch) cannot happen; checking it stays out of release.
+            debug_assert!(applied.is_ok(), "{applied:?}");
+        };
+        let measured = self.time(&apply, &input, &mut output, sink);
+        let errors = quantized::errors(kernel);
+        self.finish(
+            measured,
+            (errors.max_ulp, errors.max_abs, Some(errors.max_lsb)),
+        )
+    }
+
+    /// Times `apply` on the cell's tensors, on one thread or split across the cell's
+    /// threads. `Ok(None)` when cancelled.
+    fn time<T, K>(
+        &self,
+        apply: &K,
+        input: &[T],
+        output: &mut [T],
+        sink: &mut dyn FnMut(Event),
+    ) -> Result<Option<(u64, Vec<f64>)>, String>
+    where
+        T: Send + Sync,
+        K: Fn(&[T], &mut [T]) + Sync,
+    {
         let threads = self.spec.threads.clamp(1, self.spec.elements);
-        let measured = if threads == 1 {
+        if threads == 1 {
             let mut batch = |iterations: u64| {
                 let start = Instant::now();
                 for _ in 0..iterations {
-                    kernels::apply(activation, black_box(&input), black_box(&mut output));
+                    apply(black_box(input), black_box(&mut *output));
                 }
                 let elapsed = start.elapsed();
-                black_box(&output);
+                black_box(&*output);
                 elapsed
             };
-            self.measure(&mut batch, sink)
-        } else {
-            let threaded = run_threaded(activation, &input, &mut output, threads, |batch| {
-                self.measure(batch, sink)
-            });
-            match threaded {
-                Ok(measured) => measured,
-                Err(err) => return CellEnd::Failed(format!("cannot start worker threads: {err}")),
-            }
-        };
-        let Some((iterations_per_sample, times)) = measured else {
-            return CellEnd::Cancelled;
+            return Ok(self.measure(&mut batch, sink));
+        }
+        run_threaded(apply, input, output, threads, |batch| {
+            self.measure(batch, sink)
+        })
+        .map_err(|err| format!("cannot start worker threads: {err}"))
+    }
+
+    /// The cell's result from its timings and its errors `(ulp, abs, lsb)`.
+    fn finish(
+        &self,
+        measured: Result<Option<(u64, Vec<f64>)>, String>,
+        (max_ulp_error, max_abs_error, max_lsb_error): (f64, f64, Option<u32>),
+    ) -> CellEnd {
+        let (iterations_per_sample, times) = match measured {
+            Ok(Some(measured)) => measured,
+            Ok(None) => return CellEnd::Cancelled,
+            Err(reason) => return CellEnd::Failed(reason),
         };
         let sample = match Sample::new(times) {
             Ok(sample) => sample,
             Err(err) => return CellEnd::Failed(format!("unusable timings: {err}")),
         };
-        black_box(&output);
-        // The error is measured on the accuracy engine's fixed points rather than on this
-        // cell's inputs, so every report and the `accuracy` command agree on it.
-        let (max_ulp_error, max_abs_error) = quick_check(activation, Isa::detect());
         CellEnd::Finished(CellResult {
             spec: self.spec,
             iterations_per_sample,
             summary: Summary::from_sample(&sample, self.plan.seed),
             max_ulp_error,
             max_abs_error,
+            max_lsb_error,
             seed: self.plan.seed,
         })
     }
@@ -305,13 +362,17 @@ impl Cell<'_> {
 /// (the calling thread takes the first chunk), hands `measure` a batch function that
 /// releases all threads for `n` calls and waits until all are done, and stops the workers
 /// afterwards. Fails, with every started worker stopped, when a thread cannot be started.
-fn run_threaded<R>(
-    activation: Activation,
-    input: &[f32],
-    output: &mut [f32],
+fn run_threaded<T, K, R>(
+    apply: &K,
+    input: &[T],
+    output: &mut [T],
     threads: usize,
     measure: impl FnOnce(&mut dyn FnMut(u64) -> Duration) -> R,
-) -> std::io::Result<R> {
+) -> std::io::Result<R>
+where
+    T: Send + Sync,
+    K: Fn(&[T], &mut [T]) + Sync,
+{
     let chunk = input.len().div_ceil(threads);
     // The barriers are sized once the workers are known to be running, so a failed spawn
     // cannot leave the others waiting for a party that never comes.
@@ -338,7 +399,7 @@ fn run_threaded<R>(
                             break;
                         }
                         for _ in 0..iterations.load(Ordering::Acquire) {
-                            kernels::apply(activation, black_box(input), black_box(output));
+                            apply(black_box(input), black_box(&mut *output));
                         }
                         done.wait();
                     }
@@ -364,11 +425,7 @@ fn run_threaded<R>(
             let begin = Instant::now();
             start.wait();
             for _ in 0..n {
-                kernels::apply(
-                    activation,
-                    black_box(own_input),
-                    black_box(&mut *own_output),
-                );
+                apply(black_box(own_input), black_box(&mut *own_output));
             }
             done.wait();
             begin.elapsed()
@@ -383,10 +440,13 @@ fn run_threaded<R>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::Activation;
+    use crate::kernels::int8::DType;
 
     fn tiny_plan(threads: usize) -> Plan {
         Plan {
             activations: vec![Activation::Relu, Activation::Sigmoid],
+            dtypes: vec![DType::F32],
             sizes: vec![1000, 4096],
             threads,
             warmup: Duration::from_millis(2),
@@ -439,6 +499,36 @@ mod tests {
                 .iter()
                 .filter(|e| matches!(e, Event::CellFinished { .. }));
             assert_eq!(finished.count(), 4);
+        }
+    }
+
+    #[test]
+    fn int8_cells_are_timed_with_their_lsb_error() {
+        for threads in [1, 2] {
+            let plan = Plan {
+                dtypes: vec![DType::F32, DType::I8, DType::U8],
+                sizes: vec![999],
+                ..tiny_plan(threads)
+            };
+            let outcome = run_plan(&plan, &AtomicBool::new(false), &mut |_| {});
+            assert_eq!(outcome.results.len(), 6);
+            for (result, spec) in outcome.results.iter().zip(plan.cells()) {
+                assert_eq!(result.spec, spec);
+                assert!(result.summary.median_ns > 0.0);
+                match result.spec.dtype {
+                    DType::F32 => assert_eq!(result.max_lsb_error, None),
+                    // Table and max kernels compute the definition exactly.
+                    DType::I8 | DType::U8 => assert_eq!(result.max_lsb_error, Some(0)),
+                }
+            }
+            // Sigmoid's int8 output tops out at code 127 = 255/256, below sigmoid(127/16).
+            let top = 1.0 / (1.0 + (-127.0_f64 / 16.0).exp()) - 255.0 / 256.0;
+            let sigmoid_i8 = outcome
+                .results
+                .iter()
+                .find(|r| r.spec.activation == Activation::Sigmoid && r.spec.dtype == DType::I8)
+                .expect("an i8 sigmoid cell");
+            assert!((sigmoid_i8.max_abs_error - top).abs() < 1e-9);
         }
     }
 

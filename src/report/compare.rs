@@ -281,6 +281,7 @@ mod tests {
             gelem_per_s: 1000.0 / median_ns,
             max_ulp_error: 0.0,
             max_abs_error: 0.0,
+            max_lsb_error: None,
             host_cpu: String::new(),
             host_os: String::new(),
             governor: String::new(),

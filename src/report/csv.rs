@@ -7,7 +7,9 @@
 //! written report gives back the same bits.
 //!
 //! Reading maps columns by header name: columns may come in any order, unknown columns are
-//! ignored (a newer actprof may add some), a UTF-8 byte-order mark is skipped, and text
+//! ignored (a newer actprof may add some), columns added after the first release
+//! ([`OPTIONAL_COLUMNS`], such as `max_lsb_error`) may be missing and read as empty, a
+//! UTF-8 byte-order mark is skipped, and text
 //! fields keep their spaces (numbers may be padded). Every
 //! refusal names the source, the data row (1-based, header excluded), its line in the file
 //! and the column.
@@ -17,7 +19,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
 
-use super::row::{COLUMNS, Row};
+use super::row::{COLUMNS, OPTIONAL_COLUMNS, Row};
 
 /// Why a report could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -254,10 +256,10 @@ impl ColumnMap {
         let missing: Vec<String> = COLUMNS
             .iter()
             .zip(index)
-            .filter(|(_, position)| *position == usize::MAX)
+            .filter(|(name, position)| *position == usize::MAX && !OPTIONAL_COLUMNS.contains(name))
             .map(|(name, _)| (*name).to_owned())
             .collect();
-        if missing.len() == COLUMNS.len() {
+        if index.iter().all(|&position| position == usize::MAX) {
             let found: Vec<&str> = header.iter().take(5).collect();
             return Err(ReportError::NotAReport {
                 path: path.to_owned(),
@@ -355,6 +357,17 @@ impl Fields<'_> {
         self.checked(column, |v| v >= 0.0, Problem::NotAnErrorSize)
     }
 
+    /// An optional code count: empty gives `None`.
+    fn optional_count(&self, column: &'static str) -> Result<Option<u32>, ReportError> {
+        let text = self.text(column).trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse()
+            .map(Some)
+            .map_err(|_| self.refuse(column, Problem::NotACount))
+    }
+
     fn to_row(&self) -> Result<Row, ReportError> {
         Ok(Row {
             activation: self.name("activation")?,
@@ -382,6 +395,7 @@ impl Fields<'_> {
             gelem_per_s: self.rate("gelem_per_s")?,
             max_ulp_error: self.error_size("max_ulp_error")?,
             max_abs_error: self.error_size("max_abs_error")?,
+            max_lsb_error: self.optional_count("max_lsb_error")?,
             host_cpu: self.text("host_cpu").to_owned(),
             host_os: self.text("host_os").to_owned(),
             governor: self.text("governor").to_owned(),
@@ -401,7 +415,7 @@ mod tests {
         "activation,params,dtype,elements,threads,target,samples,iterations_per_sample,",
         "median_ns,mean_ns,stddev_ns,mad_ns,min_ns,p5_ns,p95_ns,p99_ns,ci95_low_ns,ci95_high_ns,",
         "outliers_mild,outliers_severe,ns_per_element,gelem_per_s,max_ulp_error,max_abs_error,",
-        "host_cpu,host_os,governor,kernel_isa,seed,actprof_version,started_at_utc"
+        "max_lsb_error,host_cpu,host_os,governor,kernel_isa,seed,actprof_version,started_at_utc"
     );
 
     /// A row whose every field is chosen to show one formatting rule.
@@ -431,6 +445,7 @@ mod tests {
             gelem_per_s: 3.3179723502304146,
             max_ulp_error: 1.0,
             max_abs_error: 5.960464477539063e-8,
+            max_lsb_error: None,
             host_cpu: "Xeon, 2 cores".to_owned(),
             host_os: "Linux 6.1.0".to_owned(),
             governor: String::new(),
@@ -489,13 +504,47 @@ mod tests {
         let expected_row = concat!(
             "leaky_relu,alpha=0.2,f32,4096,1,local,120,256,",
             "1234.5,1240.25,0.0,3.125,1200.0,1210.0,1300.0,1350.0,1230.0,1239.0,",
-            "4,0,0.1,3.3179723502304146,1.0,5.960464477539063e-8,",
+            "4,0,0.1,3.3179723502304146,1.0,5.960464477539063e-8,,",
             "\"Xeon, 2 cores\",Linux 6.1.0,,avx2+fma,42,0.1.0,2026-12-03T19:00:00Z"
         );
         assert_eq!(
             written(&[sample_row()]),
             format!("{HEADER}\n{expected_row}\n")
         );
+    }
+
+    #[test]
+    fn an_int8_row_is_written_exactly() {
+        let mut row = sample_row();
+        row.dtype = "i8".to_owned();
+        row.params = "alpha=0.2;in_scale=0.0625;in_zp=0;out_scale=0.0625;out_zp=0".to_owned();
+        row.max_lsb_error = Some(1);
+        let expected_row = concat!(
+            "leaky_relu,alpha=0.2;in_scale=0.0625;in_zp=0;out_scale=0.0625;out_zp=0,i8,",
+            "4096,1,local,120,256,",
+            "1234.5,1240.25,0.0,3.125,1200.0,1210.0,1300.0,1350.0,1230.0,1239.0,",
+            "4,0,0.1,3.3179723502304146,1.0,5.960464477539063e-8,1,",
+            "\"Xeon, 2 cores\",Linux 6.1.0,,avx2+fma,42,0.1.0,2026-12-03T19:00:00Z"
+        );
+        let text = written(std::slice::from_ref(&row));
+        assert_eq!(text, format!("{HEADER}\n{expected_row}\n"));
+        assert_eq!(read(&text).expect("reads back"), [row]);
+    }
+
+    #[test]
+    fn reports_without_the_lsb_column_read_with_it_empty() {
+        // The header and row of a report written before `max_lsb_error` existed.
+        let old_header = HEADER.replace("max_lsb_error,", "");
+        let text = written(&[sample_row()]);
+        let row_line = text.lines().nth(1).expect("a data row");
+        let old_row = row_line.replace("5.960464477539063e-8,,", "5.960464477539063e-8,");
+        let rows = read(&format!("{old_header}\n{old_row}\n")).expect("older report reads");
+        assert_eq!(rows, [sample_row()]);
+
+        let bad = with_field("max_lsb_error", "1.5");
+        let error = read(&bad).expect_err("a fractional LSB count");
+        assert!(error.to_string().contains("max_lsb_error"), "{error}");
+        assert!(error.to_string().contains("row 1"), "{error}");
     }
 
     #[test]
@@ -686,7 +735,7 @@ mod tests {
         let error = read(&text).expect_err("short");
         assert_eq!(
             error.to_string(),
-            "row 2 (line 3): has 2 fields but the header has 31 (test.csv)"
+            "row 2 (line 3): has 2 fields but the header has 32 (test.csv)"
         );
     }
 

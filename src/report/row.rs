@@ -3,12 +3,20 @@
 use serde::{Deserialize, Serialize};
 
 use crate::harness::{CellResult, HostFacts};
+use crate::kernels::int8::{QuantIsa, format_quant};
 
 /// The element type of every f32 kernel's row.
 pub const DTYPE_F32: &str = "f32";
 
+/// The quantization keys an i8/u8 row appends to its `params` (see [`format_quant`]).
+pub const QUANT_KEYS: [&str; 4] = ["in_scale", "in_zp", "out_scale", "out_zp"];
+
+/// Columns a report may lack because older actprof versions did not write them; reading
+/// such a report leaves the field empty.
+pub const OPTIONAL_COLUMNS: [&str; 1] = ["max_lsb_error"];
+
 /// The CSV columns in order, as the header line names them.
-pub const COLUMNS: [&str; 31] = [
+pub const COLUMNS: [&str; 32] = [
     "activation",
     "params",
     "dtype",
@@ -33,6 +41,7 @@ pub const COLUMNS: [&str; 31] = [
     "gelem_per_s",
     "max_ulp_error",
     "max_abs_error",
+    "max_lsb_error",
     "host_cpu",
     "host_os",
     "governor",
@@ -47,9 +56,11 @@ pub const COLUMNS: [&str; 31] = [
 pub struct Row {
     /// Stable activation name (`relu`, `leaky_relu`, ...).
     pub activation: String,
-    /// Parameters as `alpha=0.01`, empty when none.
+    /// Parameters as `alpha=0.01`, empty when none. i8/u8 rows append their quantization,
+    /// `in_scale=0.0625;in_zp=0;out_scale=0.00390625;out_zp=-128` (after the activation's
+    /// own, `;`-separated).
     pub params: String,
-    /// Element type (`f32`).
+    /// Element type: `f32`, `i8` or `u8`.
     pub dtype: String,
     /// Tensor length of each kernel call, in elements.
     pub elements: u64,
@@ -89,17 +100,23 @@ pub struct Row {
     pub ns_per_element: f64,
     /// Throughput at the median, in 10^9 elements per second (`elements / median_ns`).
     pub gelem_per_s: f64,
-    /// Largest error of the kernel against the f64 reference, in f32 ULPs.
+    /// Largest error of the kernel against the f64 reference, in f32 ULPs. For i8/u8 rows
+    /// the end-to-end error of the dequantized output, over all 256 input codes.
     pub max_ulp_error: f64,
-    /// Largest absolute error against the f64 reference.
+    /// Largest absolute error against the f64 reference, in the activation's units. For
+    /// i8/u8 rows the end-to-end real error over all 256 input codes.
     pub max_abs_error: f64,
+    /// i8/u8 rows: largest distance from the quantized definition over all 256 input
+    /// codes, in output codes (LSB). Empty for f32 rows.
+    pub max_lsb_error: Option<u32>,
     /// CPU model name.
     pub host_cpu: String,
     /// Operating system and kernel version.
     pub host_os: String,
     /// cpufreq scaling governor; empty when the OS exposes none.
     pub governor: String,
-    /// Instruction set the kernels ran on (`scalar`, `avx2+fma`, `avx512`).
+    /// Instruction set the kernels ran on (`scalar`, `avx2+fma`, `avx512`; for i8/u8 rows
+    /// the quantized kernels' `scalar`, `avx2` or `avx512vbmi`).
     pub kernel_isa: String,
     /// Seed of the input data.
     pub seed: u64,
@@ -110,10 +127,12 @@ pub struct Row {
 }
 
 impl Row {
-    /// The row of one measured f32 cell.
+    /// The row of one measured cell.
     ///
     /// `started_at_utc` is when the run began (RFC 3339), `target` where it ran (`local`).
     /// `host_os` joins the OS name and kernel version; an unknown governor is written empty.
+    /// i8/u8 rows carry their quantization in `params` and, as `kernel_isa`, the
+    /// instruction set this CPU runs the quantized kernels on ([`QuantIsa::detect`]).
     pub fn from_cell(
         cell: &CellResult,
         host: &HostFacts,
@@ -121,10 +140,21 @@ impl Row {
         target: &str,
     ) -> Row {
         let summary = &cell.summary;
+        let mut params = cell.spec.activation.params();
+        let mut kernel_isa = host.kernel_isa.clone();
+        if let Some(quant) = cell.spec.quant {
+            let quant = format_quant(quant.input, quant.output);
+            params = if params.is_empty() {
+                quant
+            } else {
+                format!("{params};{quant}")
+            };
+            kernel_isa = QuantIsa::detect().name().to_owned();
+        }
         Row {
             activation: cell.spec.activation.name().to_owned(),
-            params: cell.spec.activation.params(),
-            dtype: DTYPE_F32.to_owned(),
+            params,
+            dtype: cell.spec.dtype.name().to_owned(),
             elements: cell.spec.elements as u64,
             threads: u32::try_from(cell.spec.threads).unwrap_or(u32::MAX),
             target: target.to_owned(),
@@ -146,15 +176,30 @@ impl Row {
             gelem_per_s: cell.gelem_per_s(),
             max_ulp_error: cell.max_ulp_error,
             max_abs_error: cell.max_abs_error,
+            max_lsb_error: cell.max_lsb_error,
             host_cpu: host.cpu_model.clone(),
             host_os: join_nonempty(&host.os, &host.kernel),
             governor: host.governor.clone().unwrap_or_default(),
-            kernel_isa: host.kernel_isa.clone(),
+            kernel_isa,
             seed: cell.seed,
             actprof_version: host.actprof_version.clone(),
             started_at_utc: started_at_utc.to_owned(),
         }
     }
+}
+
+/// The activation's own parameters in a row's `params`, without the quantization keys:
+/// `alpha=0.01;in_scale=0.0625;…` gives `alpha=0.01`.
+pub fn activation_params(params: &str) -> String {
+    params
+        .split(';')
+        .map(str::trim)
+        .filter(|entry| {
+            let key = entry.split('=').next().unwrap_or("").trim();
+            !entry.is_empty() && !QUANT_KEYS.contains(&key)
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// `a b`, or just the one that is not empty.
@@ -171,14 +216,11 @@ mod tests {
     use super::*;
     use crate::harness::{CellSpec, Summary};
     use crate::kernels::Activation;
+    use crate::kernels::int8::DType;
 
     fn cell() -> CellResult {
         CellResult {
-            spec: CellSpec {
-                activation: Activation::LeakyRelu { alpha: 0.2 },
-                elements: 1000,
-                threads: 2,
-            },
+            spec: CellSpec::f32(Activation::LeakyRelu { alpha: 0.2 }, 1000, 2),
             iterations_per_sample: 64,
             summary: Summary {
                 samples: 50,
@@ -197,6 +239,7 @@ mod tests {
             },
             max_ulp_error: 0.0,
             max_abs_error: 0.0,
+            max_lsb_error: None,
             seed: 7,
         }
     }
@@ -230,6 +273,31 @@ mod tests {
         assert_eq!(row.kernel_isa, "avx2+fma");
         assert_eq!(row.seed, 7);
         assert_eq!(row.started_at_utc, "2026-01-02T03:04:05Z");
+        assert_eq!(row.max_lsb_error, None);
+    }
+
+    #[test]
+    fn int8_rows_carry_dtype_quantization_and_lsb_error() {
+        let mut cell = cell();
+        cell.spec = CellSpec::new(Activation::LeakyRelu { alpha: 0.01 }, DType::I8, 1000, 1);
+        cell.max_lsb_error = Some(1);
+        let host = HostFacts {
+            kernel_isa: "avx2+fma".to_owned(),
+            ..HostFacts::default()
+        };
+        let row = Row::from_cell(&cell, &host, "", "local");
+        assert_eq!(row.dtype, "i8");
+        // Leaky ReLU's default i8 quantization keeps the input mapping: step 1/16, zp 0.
+        assert_eq!(
+            row.params,
+            "alpha=0.01;in_scale=0.0625;in_zp=0;out_scale=0.0625;out_zp=0"
+        );
+        assert_eq!(row.max_lsb_error, Some(1));
+        assert_eq!(activation_params(&row.params), "alpha=0.01");
+        assert_eq!(
+            activation_params("in_scale=1;in_zp=0;out_scale=1;out_zp=0"),
+            ""
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! The plan editor: which activations, sizes, threads and measuring time; profiles; Run.
+//! The plan editor: which activations, dtypes, sizes, threads and measuring time; profiles;
+//! Run.
 
 use std::time::Duration;
 
 use crate::harness::plan::{format_size, parse_size};
+use crate::kernels::int8::DType;
 use crate::kernels::{Activation, DEFAULT_LEAKY_ALPHA, GeluApproximation};
 
 use super::super::app::{Action, ActprofApp};
@@ -120,6 +122,8 @@ pub fn plan_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action
     ui.add_enabled_ui(!running, |ui| {
         activations_ui(ui, app);
         ui.separator();
+        dtypes_ui(ui, &mut app.state.plan);
+        ui.separator();
         sizes_ui(ui, app);
         timing_ui(ui, app);
     });
@@ -164,6 +168,38 @@ fn activations_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
             changed = false;
         }
     }
+}
+
+/// The dtype checkboxes: f32 runs the float kernels, i8 and u8 the quantized ones with each
+/// activation's default quantization.
+fn dtypes_ui(ui: &mut egui::Ui, plan: &mut crate::harness::Plan) {
+    ui.label("Dtypes")
+        .on_hover_text("i8 and u8 use each activation's default quantization (input step 1/16)");
+    ui.horizontal(|ui| {
+        for dtype in DType::ALL {
+            let mut checked = plan.dtypes.contains(&dtype);
+            if ui.checkbox(&mut checked, dtype.name()).changed() {
+                set_dtype(plan, dtype, checked);
+            }
+        }
+    });
+}
+
+/// Adds or removes `dtype`, keeping report order (f32, i8, u8). The last one cannot be
+/// removed: a plan needs a dtype.
+fn set_dtype(plan: &mut crate::harness::Plan, dtype: DType, on: bool) {
+    let mut wanted = plan.dtypes.clone();
+    wanted.retain(|&other| other != dtype);
+    if on {
+        wanted.push(dtype);
+    }
+    if wanted.is_empty() {
+        return;
+    }
+    plan.dtypes = DType::ALL
+        .into_iter()
+        .filter(|candidate| wanted.contains(candidate))
+        .collect();
 }
 
 /// Adds or removes `kind` and refreshes its parameters, keeping the report order of KINDS.
@@ -333,6 +369,19 @@ mod tests {
         let error = parse_sizes("1k, lots").expect_err("refused");
         assert!(error.contains("lots"), "{error}");
         assert!(parse_sizes(" , ").is_err());
+    }
+
+    #[test]
+    fn dtypes_keep_report_order_and_one_always_stays() {
+        let mut plan = crate::harness::Plan::default();
+        set_dtype(&mut plan, DType::U8, true);
+        set_dtype(&mut plan, DType::I8, true);
+        assert_eq!(plan.dtypes, [DType::F32, DType::I8, DType::U8]);
+        set_dtype(&mut plan, DType::F32, false);
+        set_dtype(&mut plan, DType::U8, false);
+        assert_eq!(plan.dtypes, [DType::I8]);
+        set_dtype(&mut plan, DType::I8, false);
+        assert_eq!(plan.dtypes, [DType::I8]);
     }
 
     #[test]

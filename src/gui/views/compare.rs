@@ -5,11 +5,13 @@ use egui_plot::{Bar, BarChart, Corner, GridMark, Legend, Line, Plot, PlotPoints}
 
 use crate::report::Row;
 use crate::report::compare::{Comparison, Verdict, compare};
+use crate::report::row::activation_params;
 
 use super::super::app::{Action, ActprofApp};
 use super::super::dialogs::{Purpose, file_button};
 use super::super::model::{
-    AxisScale, ErrorBars, Grid, Metric, activation_spec, format_elements, format_ns, format_number,
+    AxisScale, ErrorBars, Grid, Metric, activation_spec, dtype_suffixed, format_elements,
+    format_ns, format_number,
 };
 use super::super::theme;
 use super::{export_png_ui, metric_ui, no_results_ui};
@@ -333,7 +335,8 @@ fn comparison_table_ui(
 
 fn comparison_row_ui(ui: &mut egui::Ui, comparison: &Comparison, dark: bool) {
     let key = &comparison.key;
-    ui.label(activation_spec(&key.activation, &key.params));
+    let label = activation_spec(&key.activation, &activation_params(&key.params));
+    ui.label(dtype_suffixed(label, &key.dtype));
     ui.label(format_elements(key.elements));
     ui.label(key.threads.to_string());
     ui.label(format!("{} ns", format_ns(comparison.base_median_ns)));

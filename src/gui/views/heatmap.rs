@@ -1,5 +1,5 @@
-//! The Heatmap view: activations × sizes, coloured by the chosen metric, with the full
-//! statistics of a cell on hover.
+//! The Heatmap view: activations (one row per activation × dtype, `sigmoid (i8)`) × sizes,
+//! coloured by the chosen metric, with the full statistics of a cell on hover.
 
 use egui::{Align2, FontId, Rect, Sense, Stroke, pos2, vec2};
 
@@ -7,7 +7,7 @@ use crate::report::Row;
 
 use super::super::app::{Action, ActprofApp};
 use super::super::dialogs::{Purpose, file_button};
-use super::super::model::{Grid, Metric, format_elements, format_ns, format_number};
+use super::super::model::{Grid, Metric, format_elements, format_ns, format_number, quant_params};
 use super::super::theme;
 use super::{export_png_ui, metric_ui, no_results_ui};
 
@@ -152,10 +152,12 @@ pub fn heatmap_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Act
     let chart = egui::ScrollArea::both()
         .show(ui, |ui| {
             ui.vertical(|ui| {
-                ui.label(format!(
-                    "{} per activation and tensor length",
-                    metric.label()
-                ));
+                let per = if rows.iter().any(|row| row.dtype != rows[0].dtype) {
+                    "activation, dtype"
+                } else {
+                    "activation"
+                };
+                ui.label(format!("{} per {per} and tensor length", metric.label()));
                 grid_ui(ui, &data, rows);
                 ui.add_space(8.0);
                 legend_ui(ui, &data);
@@ -279,6 +281,7 @@ fn cell_tooltip_ui(
     if let Some(value) = value {
         ui.label(format!("{}: {}", metric.label(), metric.format(value)));
     }
+    let quant = quant_params(row);
     egui::Grid::new("cell-stats").num_columns(2).show(ui, |ui| {
         let mut line = |name: &str, text: String| {
             ui.label(name);
@@ -315,14 +318,26 @@ fn cell_tooltip_ui(
             "throughput",
             format!("{} Gelem/s", format_number(row.gelem_per_s)),
         );
+        line("dtype", row.dtype.clone());
+        if !quant.is_empty() {
+            line("quantization", quant.replace(';', " "));
+        }
+        let end_to_end = if quant.is_empty() {
+            ""
+        } else {
+            ", end to end over all 256 codes"
+        };
         line(
             "max error",
             format!(
-                "{} ULP ({} abs)",
+                "{} ULP ({} abs{end_to_end})",
                 format_number(row.max_ulp_error),
                 format_number(row.max_abs_error)
             ),
         );
+        if let Some(lsb) = row.max_lsb_error {
+            line("vs int8 definition", format!("{lsb} LSB"));
+        }
         line("threads", row.threads.to_string());
     });
 }

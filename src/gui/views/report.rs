@@ -6,7 +6,7 @@ use crate::report::Row;
 
 use super::super::app::{Action, ActprofApp};
 use super::super::dialogs::{Purpose, file_button};
-use super::super::model::{activation_label, format_ns, format_number};
+use super::super::model::{activation_label, format_ns, format_number, quant_params};
 use super::super::theme;
 use super::no_results_ui;
 
@@ -15,6 +15,8 @@ use super::no_results_ui;
 pub enum Column {
     /// Activation and parameters.
     Activation,
+    /// Element type (`f32`, `i8`, `u8`).
+    DType,
     /// Tensor length in elements.
     Elements,
     /// Threads per kernel call.
@@ -35,6 +37,8 @@ pub enum Column {
     GelemPerS,
     /// Largest error vs the f64 reference.
     MaxUlp,
+    /// Largest distance of an int8 kernel from the quantized definition.
+    MaxLsb,
     /// Tukey outliers, mild and severe.
     Outliers,
     /// Timed samples.
@@ -43,8 +47,9 @@ pub enum Column {
 
 impl Column {
     /// Every column in display order.
-    pub const ALL: [Column; 13] = [
+    pub const ALL: [Column; 15] = [
         Column::Activation,
+        Column::DType,
         Column::Elements,
         Column::Threads,
         Column::Median,
@@ -55,6 +60,7 @@ impl Column {
         Column::NsPerElement,
         Column::GelemPerS,
         Column::MaxUlp,
+        Column::MaxLsb,
         Column::Outliers,
         Column::Samples,
     ];
@@ -63,6 +69,7 @@ impl Column {
     pub fn header(self) -> &'static str {
         match self {
             Column::Activation => "Activation",
+            Column::DType => "Dtype",
             Column::Elements => "Elements",
             Column::Threads => "Threads",
             Column::Median => "Median (ns)",
@@ -73,6 +80,7 @@ impl Column {
             Column::NsPerElement => "ns/element",
             Column::GelemPerS => "Gelem/s",
             Column::MaxUlp => "Max error (ULP)",
+            Column::MaxLsb => "Max error (LSB)",
             Column::Outliers => "Outliers (mild/severe)",
             Column::Samples => "Samples",
         }
@@ -81,6 +89,14 @@ impl Column {
     fn text(self, row: &Row) -> String {
         match self {
             Column::Activation => activation_label(row),
+            Column::DType => {
+                let quant = quant_params(row);
+                if quant.is_empty() {
+                    row.dtype.clone()
+                } else {
+                    format!("{} ({})", row.dtype, quant.replace(';', " "))
+                }
+            }
             Column::Elements => row.elements.to_string(),
             Column::Threads => row.threads.to_string(),
             Column::Median => format_ns(row.median_ns),
@@ -97,6 +113,9 @@ impl Column {
             Column::NsPerElement => format_number(row.ns_per_element),
             Column::GelemPerS => format_number(row.gelem_per_s),
             Column::MaxUlp => format_number(row.max_ulp_error),
+            Column::MaxLsb => row
+                .max_lsb_error
+                .map_or_else(String::new, |lsb| lsb.to_string()),
             Column::Outliers => format!("{}/{}", row.outliers_mild, row.outliers_severe),
             Column::Samples => row.samples.to_string(),
         }
@@ -106,6 +125,7 @@ impl Column {
         let by = |f: fn(&Row) -> f64| f(a).total_cmp(&f(b));
         match self {
             Column::Activation => activation_label(a).cmp(&activation_label(b)),
+            Column::DType => a.dtype.cmp(&b.dtype),
             Column::Elements => a.elements.cmp(&b.elements),
             Column::Threads => a.threads.cmp(&b.threads),
             Column::Median => by(|row| row.median_ns),
@@ -116,6 +136,7 @@ impl Column {
             Column::NsPerElement => by(|row| row.ns_per_element),
             Column::GelemPerS => by(|row| row.gelem_per_s),
             Column::MaxUlp => by(|row| row.max_ulp_error),
+            Column::MaxLsb => a.max_lsb_error.cmp(&b.max_lsb_error),
             Column::Outliers => {
                 (a.outliers_mild + a.outliers_severe).cmp(&(b.outliers_mild + b.outliers_severe))
             }
@@ -216,7 +237,7 @@ pub fn report_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Acti
                 for index in order {
                     for column in Column::ALL {
                         let text = column.text(&app.rows[index]);
-                        if column == Column::Activation {
+                        if matches!(column, Column::Activation | Column::DType) {
                             ui.label(text);
                         } else {
                             // Numbers line up on their last digit.

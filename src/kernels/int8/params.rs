@@ -5,6 +5,8 @@
 //! round-trip form of the f32 (so reading gives back the same bits), zero points as integers.
 //! [`format_quant`] writes it and [`parse_quant`] reads it back.
 
+use serde::{Deserialize, Serialize};
+
 use super::dtype::QuantDType;
 use super::error::{QuantError, Side};
 
@@ -13,7 +15,7 @@ use super::error::{QuantError, Side};
 /// Valid (see [`QuantParams::validate`]) when the scale is finite and greater than 0 and the
 /// zero point is a code of the dtype. The scale is an f32 as in TFLite; the reference
 /// converts it to f64 exactly.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuantParams {
     /// Real units per code step.
     pub scale: f32,
