@@ -334,7 +334,7 @@ impl ActprofApp {
         for event in events {
             match event {
                 WorkerEvent::Host(host) => self.host = Some(*host),
-                WorkerEvent::Run(event) => self.on_run_event(event),
+                WorkerEvent::Run(event) => self.on_run_event(*event),
                 WorkerEvent::Done { cancelled } => self.finish_run(cancelled),
             }
         }

@@ -41,7 +41,7 @@ pub enum WorkerEvent {
     /// Facts about this machine, sent once before anything else.
     Host(Box<HostFacts>),
     /// Progress of the current run.
-    Run(Event),
+    Run(Box<Event>),
     /// The run has returned (sent after the harness's own events, even if it sent none).
     Done {
         /// Whether the run stopped early on Cancel.
@@ -135,7 +135,9 @@ fn serve(
     notify(WorkerEvent::Host(Box::new(HostFacts::collect())));
     while let Ok(plan) = commands.recv() {
         tracing::debug!(cells = plan.cells().len(), "run started");
-        let outcome = run_plan(&plan, cancel, &mut |event| notify(WorkerEvent::Run(event)));
+        let outcome = run_plan(&plan, cancel, &mut |event| {
+            notify(WorkerEvent::Run(Box::new(event)))
+        });
         tracing::debug!(
             cells = outcome.results.len(),
             cancelled = outcome.cancelled,

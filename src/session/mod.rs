@@ -8,9 +8,11 @@
 
 pub mod energy;
 pub mod journal;
+pub mod powered;
 pub mod sampler;
 pub mod timeline;
 
 pub use journal::{Journal, JournalError, RecordedSession, SessionMeta};
+pub use powered::{CellEnergy, PoweredOutcome, PoweredPlan, SessionError, SessionEvent};
 pub use sampler::{Sampler, SamplerEvent};
 pub use timeline::{RunWindow, SessionClock, Timeline};
