@@ -6,6 +6,7 @@
 //! on its own thread; [`journal`] writes the session to disk as it happens and reads it
 //! back; [`energy`] turns samples and windows into joules per call.
 
+pub mod decimate;
 pub mod energy;
 pub mod journal;
 pub mod powered;
