@@ -228,7 +228,10 @@ mod tests {
         let (start, end) = envelope.time_span().expect("samples");
         let points = envelope.decimate(start, end, 1200);
         assert!(points.len() <= 2 * 1200 + 2, "{} points", points.len());
-        let highest = points.iter().map(|p| p[1]).fold(f64::NEG_INFINITY, f64::max);
+        let highest = points
+            .iter()
+            .map(|p| p[1])
+            .fold(f64::NEG_INFINITY, f64::max);
         assert_eq!(highest, 95.0);
         // The spike's column is the one whose middle is nearest its time.
         let spike_t = times[spike_at];
@@ -272,7 +275,11 @@ mod tests {
             let slice = &values[start..end];
             let low = slice.iter().copied().fold(f64::INFINITY, f64::min);
             let high = slice.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            assert_eq!(envelope.min_max(start, end), Some([low, high]), "{start}..{end}");
+            assert_eq!(
+                envelope.min_max(start, end),
+                Some([low, high]),
+                "{start}..{end}"
+            );
         }
         assert_eq!(envelope.min_max(10, 10), None);
     }

@@ -11,6 +11,7 @@ pub mod energy;
 pub mod journal;
 pub mod powered;
 pub mod sampler;
+pub mod selection;
 pub mod timeline;
 
 pub use journal::{Journal, JournalError, RecordedSession, SessionMeta};

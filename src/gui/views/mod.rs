@@ -4,6 +4,7 @@ pub mod compare;
 pub mod functions;
 pub mod heatmap;
 pub mod heatmap_svg;
+pub mod power;
 pub mod report;
 
 use super::app::{Action, ActprofApp};
