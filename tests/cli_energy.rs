@@ -98,14 +98,14 @@ fn constant_power_costs_nothing_above_idle() {
             "--sizes",
             "4k",
         ])
-        .args(["--power-interval", "10ms", "--idle", "500ms"])
+        .args(["--power-interval", "20ms", "--idle", "1s"])
         .args(["--min-time", "50ms", "--warmup", "10ms", "--out"])
         .arg(&out)
         .assert()
         .success()
         .stdout(predicate::str::contains("nJ/call"))
-        // 100 Hz: 22 samples make 0.22 s, so the 50 ms cells were lengthened.
-        .stderr(predicate::str::contains("at least 0.2 s"))
+        // 50 Hz: 22 samples make 0.44 s, so the 50 ms cells were lengthened.
+        .stderr(predicate::str::contains("at least 0.4 s"))
         .stderr(predicate::str::contains("idle baseline"));
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(stderr.contains("total at least"), "{stderr}");
@@ -117,18 +117,19 @@ fn constant_power_costs_nothing_above_idle() {
         assert_eq!(row.power_source.as_deref(), Some("rapl"), "{stderr}");
         let avg = row.avg_power_w.expect("avg power");
         let idle = row.idle_power_w.expect("idle power");
-        // The counter rises at exactly 10 W; reads stamped within ~1 ms of a write keep
-        // the window means within a few percent.
-        assert!((avg - expected_w).abs() < 0.05 * expected_w, "avg {avg} W");
+        // The counter rises at exactly 10 W; the writer thread's lag (a few ms on a busy
+        // machine) at the window edges keeps the window means within 10 %.
+        assert!((avg - expected_w).abs() < 0.1 * expected_w, "avg {avg} W");
         assert!(
-            (idle - expected_w).abs() < 0.05 * expected_w,
+            (idle - expected_w).abs() < 0.1 * expected_w,
             "idle {idle} W"
         );
         assert!(row.power_samples.expect("samples") >= 20, "{row:?}");
 
         // Run and idle draw the same power, so a call costs 0 J above idle: zero must lie
-        // within the CI, widened by the counter's 1 µJ steps and ~1 ms write lag
-        // (2 × 10 W × 1 ms at both window edges) shared over the window's calls.
+        // within the CI, widened by the writer's lag at both window edges (up to 10 ms at
+        // 10 W each) shared over the window's calls. Forgetting to subtract idle would
+        // be off by 10 W × 0.44 s, twenty times that.
         let per_call = row.energy_per_call_nj.expect("energy per call");
         let low = row.energy_ci95_low_nj.expect("ci low");
         let high = row.energy_ci95_high_nj.expect("ci high");
@@ -136,8 +137,14 @@ fn constant_power_costs_nothing_above_idle() {
             low <= per_call && per_call <= high,
             "{low} {per_call} {high}"
         );
-        let calls = (row.power_samples.expect("samples") as f64 / 100.0) * 1e9 / row.median_ns;
-        let edge_nj = 2.0 * 2.0 * expected_w * 1e-3 * 1e9 / calls;
+        let window_s = row.power_samples.expect("samples") as f64 / 50.0;
+        let calls = window_s * 1e9 / row.mean_ns;
+        let edge_nj = 2.0 * expected_w * 10e-3 * 1e9 / calls;
+        let gross_nj = avg * window_s * 1e9 / calls;
+        assert!(
+            edge_nj < 0.1 * gross_nj,
+            "the tolerance stays far below the gross energy"
+        );
         assert!(
             low - edge_nj <= 0.0 && 0.0 <= high + edge_nj,
             "0 outside [{low}, {high}] ± {edge_nj} nJ"
