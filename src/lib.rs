@@ -8,7 +8,9 @@
 pub mod cli;
 pub mod harness;
 pub mod kernels;
+pub mod power;
 pub mod report;
+pub mod session;
 
 #[cfg(feature = "gui")]
 pub mod gui;

@@ -29,6 +29,8 @@ pub enum Command {
     Accuracy(AccuracyArgs),
     /// Compare two CSV reports cell by cell and flag changes beyond the noise.
     Compare(CompareArgs),
+    /// Record a power source (RAPL, battery) for a while and write its trace.
+    Record(crate::cli::record::RecordArgs),
 }
 
 /// `actprof bench`: flags override the profile; without either the quick plan runs

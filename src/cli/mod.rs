@@ -12,6 +12,7 @@ pub mod compare;
 pub mod eval;
 pub mod eval_q;
 pub mod progress;
+pub mod record;
 pub mod table;
 
 use std::process::ExitCode;
@@ -27,6 +28,7 @@ pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(args),
         Command::Accuracy(args) => accuracy::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Record(args) => record::run(args),
     }
 }
 
