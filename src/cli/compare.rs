@@ -55,6 +55,7 @@ pub fn render(report: &CompareReport, base_name: &str, new_name: &str) -> String
     let header = [
         ("activation", Align::Left),
         ("params", Align::Left),
+        ("dtype", Align::Left),
         ("elements", Align::Right),
         ("threads", Align::Right),
         ("base median ns", Align::Right),
@@ -107,6 +108,7 @@ fn table_row(comparison: &Comparison) -> Vec<String> {
         } else {
             key.params.clone()
         },
+        key.dtype.clone(),
         key.elements.to_string(),
         key.threads.to_string(),
         nanoseconds(comparison.base_median_ns),
@@ -175,9 +177,9 @@ mod tests {
         let text = render(&report, "a.csv", "b.csv");
 
         let expected = "\
-activation  params     elements  threads  base median ns  new median ns  change  verdict
-relu        -              1024        1             250            125  -50.0%  faster
-leaky_relu  alpha=0.2     65536        1            8.50           9.35  +10.0%  slower
+activation  params     dtype  elements  threads  base median ns  new median ns  change  verdict
+relu        -          f32        1024        1             250            125  -50.0%  faster
+leaky_relu  alpha=0.2  f32       65536        1            8.50           9.35  +10.0%  slower
 
 only in a.csv:
   tanh f32 × 1024, 1 thread, local

@@ -407,3 +407,110 @@ fn splitmix64(counter: u64) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contracts_are_the_documented_numbers() {
+        assert_eq!(contract(Activation::Relu).max_ulp, 0.0);
+        assert_eq!(contract(Activation::LeakyRelu { alpha: 0.2 }).max_ulp, 0.5);
+        assert_eq!(contract(Activation::Sigmoid).max_ulp, 2.0);
+        assert_eq!(contract(Activation::Tanh).max_ulp, 2.0);
+        assert_eq!(contract(Activation::Swish { beta: 1.0 }).max_ulp, 3.0);
+        let gelu = contract(Activation::Gelu {
+            approximation: GeluApproximation::Erf,
+        });
+        assert_eq!(
+            gelu,
+            Contract {
+                max_ulp: 4.0,
+                abs_below_normal: Some(1e-9)
+            }
+        );
+    }
+
+    #[test]
+    fn contract_switches_to_absolute_error_below_the_normal_range() {
+        let gelu = contract(Activation::Gelu {
+            approximation: GeluApproximation::Tanh,
+        });
+        // 1e-39 is subnormal: returning 0 is an absolute error of 1e-39, allowed.
+        assert!(gelu.allows(0.0, -1e-39));
+        assert!(!gelu.allows(1e-8, -1e-39));
+        // A normal exact value keeps the ULP bound: 5 ULP away from 1.0 is refused.
+        let five_ulp = f32::from_bits(1.0_f32.to_bits() + 5);
+        assert!(!gelu.allows(five_ulp, 1.0));
+        assert!(gelu.allows(f32::from_bits(1.0_f32.to_bits() + 4), 1.0));
+        // Sigmoid has no absolute escape: a flushed subnormal result is many ULPs off.
+        assert!(!contract(Activation::Sigmoid).allows(0.0, 3.72e-44));
+        assert!(contract(Activation::Sigmoid).allows(f32::NAN, f64::NAN));
+    }
+
+    #[test]
+    fn sampled_points_are_deterministic_and_cover_both_signs_and_scales() {
+        let points: Vec<f32> = (0..20_000).map(sample_point).collect();
+        let again: Vec<f32> = (0..20_000).map(sample_point).collect();
+        assert!(
+            points
+                .iter()
+                .zip(&again)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+        assert!(points.iter().any(|x| *x < -50.0) && points.iter().any(|x| *x > 50.0));
+        assert!(points.iter().any(|x| x.abs() < 1e-9 && *x != 0.0));
+        assert!(points.iter().any(|x| x.abs() > 1e20));
+        assert_eq!(points[..EDGE_VALUES.len()].len(), EDGE_VALUES.len());
+    }
+
+    #[test]
+    fn quick_check_reports_errors_within_the_contract() {
+        for isa in Isa::available() {
+            for activation in Activation::DEFAULT_SET {
+                let (max_ulp, max_abs) = quick_check(activation, isa);
+                assert!(
+                    max_ulp <= contract(activation).max_ulp,
+                    "{isa} {activation}"
+                );
+                assert!(max_abs.is_finite(), "{isa} {activation}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_cancelled_sweep_says_so_and_does_not_pass() {
+        let cancel = AtomicBool::new(true);
+        let calls = AtomicU64::new(0);
+        let progress = |_: u64, _: u64| {
+            calls.fetch_add(1, Ordering::Relaxed);
+        };
+        let report = sweep(
+            Activation::Tanh,
+            Isa::Scalar,
+            SweepMode::Exhaustive,
+            2,
+            &progress,
+            &cancel,
+        );
+        assert!(report.cancelled && !report.passes);
+        assert!(report.points_checked < 1 << 32);
+        assert!(calls.load(Ordering::Relaxed) >= 1);
+    }
+
+    #[test]
+    fn a_complete_sweep_counts_every_point_and_reports_progress() {
+        let never = AtomicBool::new(false);
+        let last = AtomicU64::new(0);
+        let progress = |done: u64, total: u64| {
+            assert!(done <= total);
+            last.store(done, Ordering::Relaxed);
+        };
+        let mode = SweepMode::Sampled { points: 100_000 };
+        let report = sweep(Activation::Relu, Isa::Scalar, mode, 3, &progress, &never);
+        assert_eq!(report.points_checked, 100_000);
+        assert_eq!(last.load(Ordering::Relaxed), 100_000);
+        assert!(report.passes && !report.cancelled);
+        assert_eq!(report.max_ulp, 0.0);
+    }
+}

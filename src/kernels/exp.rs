@@ -66,9 +66,11 @@ pub(crate) fn exp_split<A: Arith, const OFFSET: i32>(a: f32, lo: f32) -> ExpPart
     for &c in EXP_Q[..4].iter().rev() {
         q = A::mul_add(q, r, c);
     }
-    let t = A::mul_add(q, r, 1.0) * r;
-    let p = 1.0 + t;
-    // Fast two-sum: |t| < 1, so the rounding error of 1 + t is exactly (1 − p) + t.
+    let v = A::mul_add(q, r, 1.0);
+    let p = A::mul_add(v, r, 1.0);
+    // The rounding error of p against 1 + fl(v·r), by fast two-sum (|v·r| < 1); the
+    // compiler drops it, and the product, in kernels that do not use it.
+    let t = v * r;
     let p_lo = (1.0 - p) + t;
     ExpParts { p, p_lo, scale }
 }

@@ -42,7 +42,7 @@ impl Kernel for Tanh {
         }
         let near_zero = A::mul_add(y * s, poly, y);
 
-        let a = at_least(-2.0 * y, -SATURATED);
+        let a = at_least(-(y + y), -SATURATED);
         let parts = exp_split::<A, 0>(a, 0.0);
         let e = parts.p * parts.scale;
         let far = 1.0 - (e + e) / (1.0 + e);
