@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::harness::plan::{parse_duration, parse_size};
 use crate::kernels::int8::DType;
+use crate::power::SourceSpec;
 
 /// Measure how fast and how accurate neural-network activation functions are on this CPU.
 ///
@@ -88,6 +89,27 @@ pub struct BenchArgs {
     /// Also write the CSV report (one row per cell, units in the column names) to FILE.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+
+    /// Record a power source during the run and attribute energy per call: `rapl`,
+    /// `rapl:ZONE` or `battery`. An idle baseline is measured first and every cell runs
+    /// for at least 22 samples of the source. Overrides the profile's `power` key.
+    /// ACTPROF_POWERCAP_ROOT and ACTPROF_POWER_SUPPLY_ROOT move the sysfs trees read.
+    #[arg(long = "power", value_name = "SOURCE", value_parser = power_arg)]
+    pub power: Option<SourceSpec>,
+
+    /// Time between two reads of the power source, e.g. `50ms`. [default: 50ms]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub power_interval: Option<Duration>,
+
+    /// Shortest idle baseline before the plan, e.g. `2s` (lengthened to 22 samples of a
+    /// slow source). [default: 2s]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub idle: Option<Duration>,
+}
+
+fn power_arg(text: &str) -> Result<SourceSpec, String> {
+    text.parse()
+        .map_err(|err: crate::power::PowerError| err.to_string())
 }
 
 /// Output format of `bench` on standard output.

@@ -22,7 +22,10 @@ use super::table::{self, Align};
 use crate::harness::plan::format_size;
 use crate::harness::{CellResult, HostFacts, Plan, run_plan};
 use crate::kernels::Activation;
+use crate::power::SourceSpec;
 use crate::report::{self, Row};
+use crate::session::powered::{DEFAULT_IDLE, DEFAULT_POLL_INTERVAL};
+use crate::session::{Journal, PoweredPlan, SessionEvent};
 
 /// The `target` column of cells measured on this CPU.
 pub const TARGET_LOCAL: &str = "local";
@@ -33,6 +36,9 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 /// Runs `actprof bench`.
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let plan = plan_of(args)?;
+    if let Some(spec) = plan.power.clone() {
+        return run_powered(args, &plan, &spec);
+    }
     let cancel = Arc::new(AtomicBool::new(false));
     install_ctrl_c(&cancel);
     let host = HostFacts::collect();
@@ -49,15 +55,24 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         .map(|cell| Row::from_cell(cell, &host, &started_at_utc, TARGET_LOCAL))
         .collect();
     print_results(args.format, &outcome.results, &rows)?;
+    finish(args, &plan, &rows, outcome.results.len(), outcome.cancelled)
+}
+
+/// Writes the report and says how the run ended.
+fn finish(
+    args: &BenchArgs,
+    plan: &Plan,
+    rows: &[Row],
+    finished: usize,
+    cancelled: bool,
+) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.out {
-        report::write_file(path, &rows)?;
+        report::write_file(path, rows)?;
         eprintln!("report written to {}", path.display());
     }
-
-    if outcome.cancelled {
+    if cancelled {
         eprintln!(
-            "interrupted: {} of {} cells finished (shown above{})",
-            outcome.results.len(),
+            "interrupted: {finished} of {} cells finished (shown above{})",
             plan.cells().len(),
             if args.out.is_some() {
                 " and written to the report"
@@ -68,6 +83,131 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the plan with a power source: opens it (an unavailable source is an error before
+/// anything runs), measures the idle baseline, runs the cells lengthened for the source,
+/// journals the session, and adds the energy columns.
+fn run_powered(args: &BenchArgs, plan: &Plan, spec: &SourceSpec) -> anyhow::Result<ExitCode> {
+    let interval = args.power_interval.unwrap_or(DEFAULT_POLL_INTERVAL);
+    let idle = args.idle.unwrap_or(DEFAULT_IDLE);
+    let prepared = PoweredPlan::prepare(plan, spec, interval, idle)?;
+    let sessions_root = Journal::sessions_root()?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    install_ctrl_c(&cancel);
+    let host = HostFacts::collect();
+    eprint!("{}", host_summary(&host, prepared.plan()));
+    eprint!("{}", power_summary(&prepared));
+    let started_at_utc = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+
+    let mut progress = Progress::new();
+    let command = std::env::args().collect();
+    let outcome = prepared.run(
+        &sessions_root,
+        command,
+        host.clone(),
+        &cancel,
+        &mut |event| {
+            if let SessionEvent::Run(event) = event {
+                progress.on_event(&event);
+            }
+        },
+    );
+    progress.finish();
+    let outcome = outcome.with_context(|| format!("the energy run with `{spec}` failed"))?;
+
+    let rows: Vec<Row> = outcome
+        .run
+        .results
+        .iter()
+        .zip(&outcome.energies)
+        .map(|(cell, energy)| {
+            let row = Row::from_cell(cell, &host, &started_at_utc, TARGET_LOCAL);
+            match energy {
+                Some(energy) => row.with_energy(energy),
+                None => row,
+            }
+        })
+        .collect();
+    print_results(args.format, &outcome.run.results, &rows)?;
+    if args.format == Format::Table {
+        io::stdout()
+            .lock()
+            .write_all(render_energy_table(&rows).as_bytes())
+            .context("cannot write to standard output")?;
+    }
+    eprintln!(
+        "idle baseline: {:.3} W over {} samples; session journalled in {}",
+        outcome.idle.mean_power_w,
+        outcome.idle.samples,
+        outcome.journal_dir.display()
+    );
+    finish(
+        args,
+        plan,
+        &rows,
+        outcome.run.results.len(),
+        outcome.run.cancelled,
+    )
+}
+
+/// The power source, the idle baseline and the whole run's length, before it starts.
+fn power_summary(prepared: &PoweredPlan) -> String {
+    let info = prepared.info();
+    format!(
+        "power: {} at {:.1} Hz\n\
+         energy: idle baseline {:.1} s, then every cell measures at least {:.1} s; \
+         total at least {:.1} s\n",
+        info.description,
+        info.rate_hz,
+        prepared.idle().as_secs_f64(),
+        prepared.plan().min_time.as_secs_f64(),
+        prepared.estimated_duration().as_secs_f64(),
+    )
+}
+
+/// The energy of each cell as an aligned table, units in the headers.
+pub fn render_energy_table(rows: &[Row]) -> String {
+    let header = [
+        ("activation", Align::Left),
+        ("dtype", Align::Left),
+        ("elements", Align::Right),
+        ("avg W", Align::Right),
+        ("idle W", Align::Right),
+        ("nJ/call", Align::Right),
+        ("CI95 nJ", Align::Right),
+        ("pJ/elem", Align::Right),
+        ("power samples", Align::Right),
+    ];
+    let number = |value: Option<f64>, digits| {
+        value.map_or_else(|| "n/a".to_owned(), |v| table::significant(v, digits))
+    };
+    let lines: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            let ci = match (row.energy_ci95_low_nj, row.energy_ci95_high_nj) {
+                (Some(low), Some(high)) => format!(
+                    "[{}, {}]",
+                    table::significant(low, 3),
+                    table::significant(high, 3)
+                ),
+                _ => "n/a".to_owned(),
+            };
+            vec![
+                row.activation.clone(),
+                row.dtype.clone(),
+                format_size(row.elements as usize),
+                number(row.avg_power_w, 4),
+                number(row.idle_power_w, 4),
+                number(row.energy_per_call_nj, 3),
+                ci,
+                number(row.energy_per_element_pj, 3),
+                row.power_samples
+                    .map_or_else(|| "n/a".to_owned(), |n| n.to_string()),
+            ]
+        })
+        .collect();
+    format!("\n{}", table::render(&header, &lines))
 }
 
 /// The profile (or the quick default) with the command-line flags applied.
@@ -97,6 +237,9 @@ pub fn plan_of(args: &BenchArgs) -> anyhow::Result<Plan> {
     plan.warmup = args.warmup.unwrap_or(plan.warmup);
     plan.min_samples = args.min_samples.unwrap_or(plan.min_samples);
     plan.seed = args.seed.unwrap_or(plan.seed);
+    if args.power.is_some() {
+        plan.power.clone_from(&args.power);
+    }
     plan.validate().context("invalid bench options")?;
     Ok(plan)
 }
@@ -244,6 +387,7 @@ mod tests {
             max_abs_error: 1e-7,
             max_lsb_error: None,
             seed: 1,
+            span: None,
         }
     }
 

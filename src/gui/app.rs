@@ -13,6 +13,7 @@ use crate::report::{self, Row};
 use super::dialogs::{Dialogs, Purpose};
 use super::panels::plan::PlanEditor;
 use super::state::{RESULTS_KEY, STORAGE_KEY, Tab, UiState};
+use super::trace::{PowerTrace, TraceScope};
 use super::views::functions::FunctionsCache;
 use super::views::heatmap::HeatmapData;
 use super::views::heatmap_svg::heatmap_svg;
@@ -40,6 +41,12 @@ pub enum Action {
     Choose(Purpose),
     /// A path was chosen for this purpose.
     Chosen(Purpose, PathBuf),
+    /// Write part of the power trace to the Power tab's export path.
+    ExportTrace(TraceScope),
+    /// Read a recorded session and show its trace in the Power tab.
+    OpenSession(PathBuf),
+    /// Hide the offer to reopen the last session.
+    DismissRecovery,
 }
 
 /// A run in progress.
@@ -159,6 +166,11 @@ pub struct ActprofApp {
     pub chart_rect: Option<egui::Rect>,
     /// File dialogs or typed paths.
     pub dialogs: Dialogs,
+    /// The power trace of the Power tab.
+    pub power: PowerTrace,
+    /// A session that did not end cleanly (the app or a run was killed), offered for
+    /// reopening until dismissed.
+    pub recovery: Option<PathBuf>,
     worker: Option<Worker>,
     /// Start the plan on the first frame (first launch).
     auto_run: bool,
@@ -181,6 +193,10 @@ impl ActprofApp {
         if let Some(rows) = last_rows.filter(|rows| !rows.is_empty()) {
             app.rows = rows;
             app.source = ResultsSource::LastSession;
+        }
+        match crate::session::Journal::sessions_root() {
+            Ok(root) => app.recovery = super::recovery::last_unclean_session(&root),
+            Err(err) => tracing::debug!("no sessions folder to look in: {err}"),
         }
         app
     }
@@ -218,6 +234,8 @@ impl ActprofApp {
             functions_cache: FunctionsCache::default(),
             chart_rect: None,
             dialogs: Dialogs::new(native_dialogs),
+            power: PowerTrace::default(),
+            recovery: None,
             worker,
             auto_run,
             png_result: None,
@@ -244,6 +262,21 @@ impl ActprofApp {
                 *self.path_for(purpose) = path.display().to_string();
                 self.use_path(ctx, purpose, &path);
             }
+            Action::ExportTrace(scope) => {
+                let path = PathBuf::from(&self.power.export_path);
+                let outcome = self.power.export(scope, &path);
+                match outcome {
+                    Ok(rows) => {
+                        tracing::info!(path = %path.display(), "trace saved");
+                        self.power.error = None;
+                        self.power.notice =
+                            Some(format!("Exported {rows} samples to {}", path.display()));
+                    }
+                    Err(error) => self.power.error = Some(error),
+                }
+            }
+            Action::OpenSession(dir) => self.open_session(&dir),
+            Action::DismissRecovery => self.recovery = None,
         }
     }
 
@@ -293,6 +326,7 @@ impl ActprofApp {
         self.messages.run_notice = None;
         self.messages.run_warnings.clear();
         self.rows.clear();
+        self.power.error = None;
         self.source = ResultsSource::Run {
             started_at_utc: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         };
@@ -334,7 +368,8 @@ impl ActprofApp {
         for event in events {
             match event {
                 WorkerEvent::Host(host) => self.host = Some(*host),
-                WorkerEvent::Run(event) => self.on_run_event(event),
+                WorkerEvent::Run(event) => self.on_run_event(*event),
+                WorkerEvent::Power(update) => self.on_power_update(update),
                 WorkerEvent::Done { cancelled } => self.finish_run(cancelled),
             }
         }
@@ -643,7 +678,10 @@ impl eframe::App for ActprofApp {
         let mut actions = self.shortcuts(&ctx);
         self.chart_rect = None;
 
-        egui::Panel::top("tabs").show(ui, |ui| self.tabs_ui(ui));
+        egui::Panel::top("tabs").show(ui, |ui| {
+            self.tabs_ui(ui);
+            super::recovery::recovery_ui(ui, self, &mut actions);
+        });
         egui::Panel::bottom("status").show(ui, |ui| panels::status::status_ui(ui, self));
         egui::Panel::left("plan")
             .resizable(true)
@@ -659,6 +697,7 @@ impl eframe::App for ActprofApp {
             Tab::Compare => views::compare::compare_ui(ui, self, &mut actions),
             Tab::Functions => views::functions::functions_ui(ui, self, &mut actions),
             Tab::Report => views::report::report_ui(ui, self, &mut actions),
+            Tab::Power => views::power::power_ui(ui, self, &mut actions),
         });
 
         for action in actions {

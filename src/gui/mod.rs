@@ -9,8 +9,11 @@ pub mod dialogs;
 pub mod model;
 pub mod panels;
 pub mod png;
+pub mod power_events;
+pub mod recovery;
 pub mod state;
 pub mod theme;
+pub mod trace;
 pub mod views;
 pub mod worker;
 

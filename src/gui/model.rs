@@ -23,18 +23,44 @@ pub enum Metric {
     MaxUlpError,
     /// Largest distance of an int8 kernel from the quantized definition, in output codes.
     MaxLsbError,
+    /// Energy of one call above idle, in nJ (rows measured with a power source).
+    EnergyPerCall,
+    /// Energy per element above idle, in pJ.
+    EnergyPerElement,
+    /// Mean power of the whole source while the cell ran, in W.
+    AvgPower,
 }
 
 impl Metric {
     /// Every metric in menu order.
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 9] = [
         Metric::NsPerElement,
         Metric::GelemPerS,
         Metric::NsPerCall,
         Metric::SlowdownVsRelu,
         Metric::MaxUlpError,
         Metric::MaxLsbError,
+        Metric::EnergyPerCall,
+        Metric::EnergyPerElement,
+        Metric::AvgPower,
     ];
+
+    /// Whether this metric needs the energy columns.
+    pub fn is_energy(self) -> bool {
+        matches!(
+            self,
+            Metric::EnergyPerCall | Metric::EnergyPerElement | Metric::AvgPower
+        )
+    }
+
+    /// The metrics `rows` can show: the energy metrics only when some row has energy.
+    pub fn available(rows: &[Row]) -> Vec<Metric> {
+        let energy = rows.iter().any(Row::has_energy);
+        Metric::ALL
+            .into_iter()
+            .filter(|metric| energy || !metric.is_energy())
+            .collect()
+    }
 
     /// The menu label, with the unit.
     pub fn label(self) -> &'static str {
@@ -45,6 +71,9 @@ impl Metric {
             Metric::SlowdownVsRelu => "Slowdown vs ReLU (×)",
             Metric::MaxUlpError => "Max error (ULP)",
             Metric::MaxLsbError => "Max int8 error (LSB)",
+            Metric::EnergyPerCall => "Energy per call (nJ/call)",
+            Metric::EnergyPerElement => "Energy per element (pJ/element)",
+            Metric::AvgPower => "Average power (W)",
         }
     }
 
@@ -57,6 +86,9 @@ impl Metric {
             Metric::SlowdownVsRelu => "× ReLU",
             Metric::MaxUlpError => "ULP",
             Metric::MaxLsbError => "LSB",
+            Metric::EnergyPerCall => "nJ/call",
+            Metric::EnergyPerElement => "pJ/element",
+            Metric::AvgPower => "W",
         }
     }
 
@@ -76,6 +108,9 @@ impl Metric {
             Metric::SlowdownVsRelu => row.median_ns / relu_median_ns(row, rows)?,
             Metric::MaxUlpError => row.max_ulp_error,
             Metric::MaxLsbError => f64::from(row.max_lsb_error?),
+            Metric::EnergyPerCall => row.energy_per_call_nj?,
+            Metric::EnergyPerElement => row.energy_per_element_pj?,
+            Metric::AvgPower => row.avg_power_w?,
         };
         value.is_finite().then_some(value)
     }
@@ -88,6 +123,8 @@ impl Metric {
             ErrorBars::P5P95 => (row.p5_ns, row.p95_ns),
         };
         let elements = row.elements as f64;
+        // The energy CI is of the power readings, whichever time spread `bars` names.
+        let energy_ci = || Some((row.energy_ci95_low_nj?, row.energy_ci95_high_nj?));
         let (low, high) = match self {
             Metric::NsPerElement => (low_ns / elements, high_ns / elements),
             // Throughput is the reciprocal of time, so the slow end gives the low bound.
@@ -98,7 +135,13 @@ impl Metric {
                 let relu = relu_median_ns(row, rows)?;
                 (low_ns / relu, high_ns / relu)
             }
-            Metric::MaxUlpError | Metric::MaxLsbError => return None,
+            Metric::EnergyPerCall => energy_ci()?,
+            // pJ per element = nJ per call × 1000 / elements.
+            Metric::EnergyPerElement => {
+                let (low, high) = energy_ci()?;
+                (low * 1e3 / elements, high * 1e3 / elements)
+            }
+            Metric::MaxUlpError | Metric::MaxLsbError | Metric::AvgPower => return None,
         };
         (low.is_finite() && high.is_finite()).then_some((low, high))
     }
@@ -320,6 +363,14 @@ pub(crate) mod tests {
             seed: 1,
             actprof_version: "0.1.0".to_owned(),
             started_at_utc: "2026-01-01T00:00:00Z".to_owned(),
+            power_source: None,
+            avg_power_w: None,
+            idle_power_w: None,
+            energy_per_call_nj: None,
+            energy_per_element_pj: None,
+            energy_ci95_low_nj: None,
+            energy_ci95_high_nj: None,
+            power_samples: None,
         }
     }
 

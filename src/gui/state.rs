@@ -27,11 +27,19 @@ pub enum Tab {
     Functions,
     /// Every row of the results in a table.
     Report,
+    /// The power trace of the run or of a reopened session.
+    Power,
 }
 
 impl Tab {
     /// Every tab in display order.
-    pub const ALL: [Tab; 4] = [Tab::Heatmap, Tab::Compare, Tab::Functions, Tab::Report];
+    pub const ALL: [Tab; 5] = [
+        Tab::Heatmap,
+        Tab::Compare,
+        Tab::Functions,
+        Tab::Report,
+        Tab::Power,
+    ];
 
     /// The label on the tab button.
     pub fn label(self) -> &'static str {
@@ -40,6 +48,7 @@ impl Tab {
             Tab::Compare => "Compare",
             Tab::Functions => "Functions",
             Tab::Report => "Report",
+            Tab::Power => "Power",
         }
     }
 }

@@ -13,6 +13,10 @@ use std::time::Duration;
 
 use crate::harness::runner::run_plan;
 use crate::harness::{Event, HostFacts, Plan};
+use crate::power::{PowerSample, SourceInfo, SourceSpec};
+use crate::session::energy::IdleBaseline;
+use crate::session::powered::{DEFAULT_IDLE, DEFAULT_POLL_INTERVAL};
+use crate::session::{CellEnergy, Journal, PoweredPlan, RunWindow, SessionEvent};
 
 /// Name of the measuring thread (shows in debuggers and `top -H`).
 pub const THREAD_NAME: &str = "actprof-worker";
@@ -41,12 +45,37 @@ pub enum WorkerEvent {
     /// Facts about this machine, sent once before anything else.
     Host(Box<HostFacts>),
     /// Progress of the current run.
-    Run(Event),
+    Run(Box<Event>),
+    /// The power side of a run with a power source.
+    Power(PowerUpdate),
     /// The run has returned (sent after the harness's own events, even if it sent none).
     Done {
         /// Whether the run stopped early on Cancel.
         cancelled: bool,
     },
+}
+
+/// What a run with a power source reports besides the harness events.
+#[derive(Debug)]
+pub enum PowerUpdate {
+    /// The source is open; the idle baseline starts.
+    Started {
+        info: Box<SourceInfo>,
+        idle: Duration,
+        estimated: Duration,
+    },
+    /// New samples.
+    Samples(Vec<PowerSample>),
+    /// A finished window (idle, then one per cell).
+    Window(RunWindow),
+    /// The energy of every finished cell, in result order.
+    Energies {
+        energies: Vec<Option<CellEnergy>>,
+        idle: IdleBaseline,
+        journal_dir: std::path::PathBuf,
+    },
+    /// The source could not be opened or failed; the message says which and why.
+    Failed(String),
 }
 
 /// Why a command could not be delivered.
@@ -135,7 +164,14 @@ fn serve(
     notify(WorkerEvent::Host(Box::new(HostFacts::collect())));
     while let Ok(plan) = commands.recv() {
         tracing::debug!(cells = plan.cells().len(), "run started");
-        let outcome = run_plan(&plan, cancel, &mut |event| notify(WorkerEvent::Run(event)));
+        if let Some(spec) = plan.power.clone() {
+            let cancelled = run_powered(&plan, &spec, cancel, &notify);
+            notify(WorkerEvent::Done { cancelled });
+            continue;
+        }
+        let outcome = run_plan(&plan, cancel, &mut |event| {
+            notify(WorkerEvent::Run(Box::new(event)))
+        });
         tracing::debug!(
             cells = outcome.results.len(),
             cancelled = outcome.cancelled,
@@ -145,4 +181,62 @@ fn serve(
             cancelled: outcome.cancelled,
         });
     }
+}
+
+/// Runs `plan` with its power source; returns whether it was cancelled. Failures are
+/// reported as [`PowerUpdate::Failed`].
+fn run_powered(
+    plan: &Plan,
+    spec: &SourceSpec,
+    cancel: &AtomicBool,
+    notify: &dyn Fn(WorkerEvent),
+) -> bool {
+    let failed = |err: &dyn std::fmt::Display| {
+        notify(WorkerEvent::Power(PowerUpdate::Failed(err.to_string())));
+        false
+    };
+    let prepared = match PoweredPlan::prepare(plan, spec, DEFAULT_POLL_INTERVAL, DEFAULT_IDLE) {
+        Ok(prepared) => prepared,
+        Err(err) => return failed(&error_chain(&err)),
+    };
+    let root = match Journal::sessions_root() {
+        Ok(root) => root,
+        Err(err) => return failed(&err),
+    };
+    notify(WorkerEvent::Power(PowerUpdate::Started {
+        info: Box::new(prepared.info().clone()),
+        idle: prepared.idle(),
+        estimated: prepared.estimated_duration(),
+    }));
+    let command = vec!["actprof (desktop app)".to_owned()];
+    let outcome = prepared.run(&root, command, HostFacts::collect(), cancel, &mut |event| {
+        notify(match event {
+            SessionEvent::Run(event) => WorkerEvent::Run(Box::new(event)),
+            SessionEvent::Samples(samples) => WorkerEvent::Power(PowerUpdate::Samples(samples)),
+            SessionEvent::Window(window) => WorkerEvent::Power(PowerUpdate::Window(window)),
+        });
+    });
+    match outcome {
+        Ok(outcome) => {
+            notify(WorkerEvent::Power(PowerUpdate::Energies {
+                energies: outcome.energies,
+                idle: outcome.idle,
+                journal_dir: outcome.journal_dir,
+            }));
+            outcome.run.cancelled
+        }
+        Err(err) => failed(&error_chain(&err)),
+    }
+}
+
+/// An error and its causes on one line, `outer: inner: innermost`.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }

@@ -1,6 +1,6 @@
 //! What a running plan tells its observers (CLI progress bar, GUI, report writers).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +31,23 @@ pub struct CellResult {
     pub max_lsb_error: Option<u32>,
     /// Seed of the input data.
     pub seed: u64,
+    /// When the timed samples ran (warm-up and error checks excluded), for attributing
+    /// the energy a power source measured meanwhile. `None` for results read back from
+    /// elsewhere: instants mean nothing outside the process that measured them.
+    #[serde(skip)]
+    pub span: Option<MeasuredSpan>,
+}
+
+/// The stretch of a cell's timed samples: from the first sample's start to the last
+/// sample's end, and the kernel calls made in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MeasuredSpan {
+    /// Start of the first timed sample.
+    pub start: Instant,
+    /// End of the last timed sample.
+    pub end: Instant,
+    /// Kernel calls made in the samples (batch size × samples).
+    pub calls: u64,
 }
 
 impl CellResult {

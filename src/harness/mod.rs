@@ -8,7 +8,7 @@ pub mod quantized;
 pub mod runner;
 pub mod stats;
 
-pub use events::{CellResult, Event};
+pub use events::{CellResult, Event, MeasuredSpan};
 pub use host::HostFacts;
 pub use plan::{CellSpec, Plan};
 pub use runner::{RunOutcome, run_plan};

@@ -11,6 +11,7 @@
 //! min_time = "200ms"
 //! min_samples = 10
 //! seed = 24301
+//! power = "rapl"          # optional: a power source, see `power::SourceSpec`
 //! ```
 //!
 //! Sizes are element counts, either plain integers or a number with a binary suffix:
@@ -31,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::kernels::Activation;
 use crate::kernels::int8::{DType, QuantParams, default_quant};
+use crate::power::SourceSpec;
 
 /// The quick default profile, embedded so [`Plan::default`] is exactly this file.
 pub const QUICK_LOCAL_TOML: &str = include_str!("../../profiles/quick-local.toml");
@@ -58,6 +60,10 @@ pub struct Plan {
     pub min_samples: usize,
     /// Seed of the input data generator, recorded in every report.
     pub seed: u64,
+    /// Power source recorded while the plan runs (`rapl`, `rapl:ZONE`, `battery`); `None`
+    /// measures time only and leaves the energy columns empty.
+    #[serde(default)]
+    pub power: Option<SourceSpec>,
 }
 
 /// The dtypes of a plan that names none: the float kernels only.
@@ -208,6 +214,7 @@ impl Plan {
             min_time: file.min_time.0,
             min_samples: file.min_samples,
             seed: file.seed,
+            power: file.power,
         };
         plan.validate().map_err(|problem| PlanError::Invalid {
             source_name: source_name.to_owned(),
@@ -225,6 +232,11 @@ impl Plan {
         let activations = list(self.activations.iter().map(Activation::spec).collect());
         let dtypes = list(self.dtypes.iter().map(|d| d.name().to_owned()).collect());
         let sizes = list(self.sizes.iter().map(|&n| format_size(n)).collect());
+        let power = self
+            .power
+            .as_ref()
+            .map(|spec| format!("power = \"{spec}\"\n"))
+            .unwrap_or_default();
         format!(
             "# actprof run plan. Sizes: k = 1024, M = 1024². Durations: ns, us, ms, s.\n\
              activations = {activations}\n\
@@ -234,7 +246,8 @@ impl Plan {
              warmup = \"{}\"\n\
              min_time = \"{}\"\n\
              min_samples = {}\n\
-             seed = {}\n",
+             seed = {}\n\
+             {power}",
             self.threads,
             format_duration(self.warmup),
             format_duration(self.min_time),
@@ -371,6 +384,8 @@ struct ProfileFile {
     min_time: DurationValue,
     min_samples: usize,
     seed: u64,
+    #[serde(default)]
+    power: Option<SourceSpec>,
 }
 
 /// `"leaky_relu:alpha=0.01"`, parsed while deserializing so errors point at the value.
@@ -528,6 +543,29 @@ mod tests {
         assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
         assert_eq!(format_duration(Duration::from_secs(2)), "2s");
         assert_eq!(format_duration(Duration::from_micros(30)), "30us");
+    }
+
+    #[test]
+    fn the_power_key_names_a_source_and_bad_ones_say_where() {
+        let text = format!("{QUICK_LOCAL_TOML}power = \"rapl:package-0\"\n");
+        let plan = Plan::from_toml_str(&text, "p.toml").expect("parses");
+        let spec = plan.power.as_ref().expect("a source");
+        assert_eq!(spec.to_string(), "rapl:package-0");
+        assert_eq!(
+            Plan::from_toml_str(&plan.to_toml(), "saved").expect("reads"),
+            plan
+        );
+        assert_eq!(Plan::default().power, None);
+
+        let bad = format!("{QUICK_LOCAL_TOML}power = \"ppk2\"\n");
+        let message = Plan::from_toml_str(&bad, "p.toml")
+            .expect_err("unknown kind")
+            .to_string();
+        assert!(message.starts_with("p.toml:"), "{message}");
+        assert!(
+            message.contains("unknown power source kind `ppk2`"),
+            "{message}"
+        );
     }
 
     #[test]

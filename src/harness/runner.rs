@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use rand::{RngExt as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
-use super::events::{CellResult, Event};
+use super::events::{CellResult, Event, MeasuredSpan};
 use super::plan::{CellSpec, Plan};
 use super::quantized;
 use super::stats::{Sample, Summary};
@@ -92,9 +92,9 @@ pub fn run_plan(plan: &Plan, cancel: &AtomicBool, sink: &mut dyn FnMut(Event)) -
             CellEnd::Finished(result) => {
                 sink(Event::CellFinished {
                     index,
-                    result: result.clone(),
+                    result: (*result).clone(),
                 });
-                results.push(result);
+                results.push(*result);
             }
             CellEnd::Failed(reason) => {
                 sink(Event::Warning(format!(
@@ -152,9 +152,17 @@ fn describe(spec: &CellSpec) -> String {
     )
 }
 
+/// What sampling a cell produced: the batch size, the per-call time of every sample in
+/// ns, and when the samples ran.
+struct Measured {
+    iterations: u64,
+    times: Vec<f64>,
+    span: MeasuredSpan,
+}
+
 /// How measuring a cell ended.
 enum CellEnd {
-    Finished(CellResult),
+    Finished(Box<CellResult>),
     Cancelled,
     /// The cell could not be measured; the run goes on with the next one.
     Failed(String),
@@ -218,7 +226,7 @@ impl Cell<'_> {
         input: &[T],
         output: &mut [T],
         sink: &mut dyn FnMut(Event),
-    ) -> Result<Option<(u64, Vec<f64>)>, String>
+    ) -> Result<Option<Measured>, String>
     where
         T: Send + Sync,
         K: Fn(&[T], &mut [T]) + Sync,
@@ -245,10 +253,14 @@ impl Cell<'_> {
     /// The cell's result from its timings and its errors `(ulp, abs, lsb)`.
     fn finish(
         &self,
-        measured: Result<Option<(u64, Vec<f64>)>, String>,
+        measured: Result<Option<Measured>, String>,
         (max_ulp_error, max_abs_error, max_lsb_error): (f64, f64, Option<u32>),
     ) -> CellEnd {
-        let (iterations_per_sample, times) = match measured {
+        let Measured {
+            iterations: iterations_per_sample,
+            times,
+            span,
+        } = match measured {
             Ok(Some(measured)) => measured,
             Ok(None) => return CellEnd::Cancelled,
             Err(reason) => return CellEnd::Failed(reason),
@@ -257,7 +269,7 @@ impl Cell<'_> {
             Ok(sample) => sample,
             Err(err) => return CellEnd::Failed(format!("unusable timings: {err}")),
         };
-        CellEnd::Finished(CellResult {
+        CellEnd::Finished(Box::new(CellResult {
             spec: self.spec,
             iterations_per_sample,
             summary: Summary::from_sample(&sample, self.plan.seed),
@@ -265,7 +277,8 @@ impl Cell<'_> {
             max_abs_error,
             max_lsb_error,
             seed: self.plan.seed,
-        })
+            span: Some(span),
+        }))
     }
 
     /// Warm-up, batch sizing and sampling around `batch` (which runs `n` calls and returns
@@ -275,7 +288,7 @@ impl Cell<'_> {
         &self,
         batch: &mut dyn FnMut(u64) -> Duration,
         sink: &mut dyn FnMut(Event),
-    ) -> Option<(u64, Vec<f64>)> {
+    ) -> Option<Measured> {
         let per_call = self.warm_up(batch)?;
         let sync_cost = batch(0);
         let target = self.target_sample(sync_cost);
@@ -319,7 +332,17 @@ impl Cell<'_> {
                 });
             }
         }
-        Some((iterations, times))
+        let end = Instant::now();
+        let span = MeasuredSpan {
+            start,
+            end,
+            calls: iterations * times.len() as u64,
+        };
+        Some(Measured {
+            iterations,
+            times,
+            span,
+        })
     }
 
     /// Runs the kernel for the plan's warm-up time (at least once) and returns the mean
@@ -453,6 +476,7 @@ mod tests {
             min_time: Duration::from_millis(5),
             min_samples: 5,
             seed: 7,
+            power: None,
         }
     }
 

@@ -289,6 +289,14 @@ mod tests {
             seed: 1,
             actprof_version: "0.1.0".to_owned(),
             started_at_utc: String::new(),
+            power_source: None,
+            avg_power_w: None,
+            idle_power_w: None,
+            energy_per_call_nj: None,
+            energy_per_element_pj: None,
+            energy_ci95_low_nj: None,
+            energy_ci95_high_nj: None,
+            power_samples: None,
         }
     }
 

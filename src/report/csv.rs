@@ -368,6 +368,22 @@ impl Fields<'_> {
             .map_err(|_| self.refuse(column, Problem::NotACount))
     }
 
+    /// Optional text: empty gives `None`.
+    fn optional_text(&self, column: &'static str) -> Option<String> {
+        let text = self.text(column).trim();
+        (!text.is_empty()).then(|| text.to_owned())
+    }
+
+    /// An optional finite number: empty gives `None`. Energies may be negative (a run
+    /// below the idle baseline, within noise), so only finiteness is checked.
+    fn optional_number(&self, column: &'static str) -> Result<Option<f64>, ReportError> {
+        if self.text(column).trim().is_empty() {
+            return Ok(None);
+        }
+        self.checked(column, f64::is_finite, Problem::NotANumber)
+            .map(Some)
+    }
+
     fn to_row(&self) -> Result<Row, ReportError> {
         Ok(Row {
             activation: self.name("activation")?,
@@ -403,6 +419,14 @@ impl Fields<'_> {
             seed: self.count("seed")?,
             actprof_version: self.text("actprof_version").to_owned(),
             started_at_utc: self.text("started_at_utc").to_owned(),
+            power_source: self.optional_text("power_source"),
+            avg_power_w: self.optional_number("avg_power_w")?,
+            idle_power_w: self.optional_number("idle_power_w")?,
+            energy_per_call_nj: self.optional_number("energy_per_call_nj")?,
+            energy_per_element_pj: self.optional_number("energy_per_element_pj")?,
+            energy_ci95_low_nj: self.optional_number("energy_ci95_low_nj")?,
+            energy_ci95_high_nj: self.optional_number("energy_ci95_high_nj")?,
+            power_samples: self.optional_count("power_samples")?.map(u64::from),
         })
     }
 }
@@ -415,7 +439,9 @@ mod tests {
         "activation,params,dtype,elements,threads,target,samples,iterations_per_sample,",
         "median_ns,mean_ns,stddev_ns,mad_ns,min_ns,p5_ns,p95_ns,p99_ns,ci95_low_ns,ci95_high_ns,",
         "outliers_mild,outliers_severe,ns_per_element,gelem_per_s,max_ulp_error,max_abs_error,",
-        "max_lsb_error,host_cpu,host_os,governor,kernel_isa,seed,actprof_version,started_at_utc"
+        "max_lsb_error,host_cpu,host_os,governor,kernel_isa,seed,actprof_version,started_at_utc,",
+        "power_source,avg_power_w,idle_power_w,energy_per_call_nj,energy_per_element_pj,",
+        "energy_ci95_low_nj,energy_ci95_high_nj,power_samples"
     );
 
     /// A row whose every field is chosen to show one formatting rule.
@@ -453,6 +479,14 @@ mod tests {
             seed: 42,
             actprof_version: "0.1.0".to_owned(),
             started_at_utc: "2026-12-03T19:00:00Z".to_owned(),
+            power_source: None,
+            avg_power_w: None,
+            idle_power_w: None,
+            energy_per_call_nj: None,
+            energy_per_element_pj: None,
+            energy_ci95_low_nj: None,
+            energy_ci95_high_nj: None,
+            power_samples: None,
         }
     }
 
@@ -505,7 +539,8 @@ mod tests {
             "leaky_relu,alpha=0.2,f32,4096,1,local,120,256,",
             "1234.5,1240.25,0.0,3.125,1200.0,1210.0,1300.0,1350.0,1230.0,1239.0,",
             "4,0,0.1,3.3179723502304146,1.0,5.960464477539063e-8,,",
-            "\"Xeon, 2 cores\",Linux 6.1.0,,avx2+fma,42,0.1.0,2026-12-03T19:00:00Z"
+            "\"Xeon, 2 cores\",Linux 6.1.0,,avx2+fma,42,0.1.0,2026-12-03T19:00:00Z,",
+            ",,,,,,,"
         );
         assert_eq!(
             written(&[sample_row()]),
@@ -524,7 +559,8 @@ mod tests {
             "4096,1,local,120,256,",
             "1234.5,1240.25,0.0,3.125,1200.0,1210.0,1300.0,1350.0,1230.0,1239.0,",
             "4,0,0.1,3.3179723502304146,1.0,5.960464477539063e-8,1,",
-            "\"Xeon, 2 cores\",Linux 6.1.0,,avx2+fma,42,0.1.0,2026-12-03T19:00:00Z"
+            "\"Xeon, 2 cores\",Linux 6.1.0,,avx2+fma,42,0.1.0,2026-12-03T19:00:00Z,",
+            ",,,,,,,"
         );
         let text = written(std::slice::from_ref(&row));
         assert_eq!(text, format!("{HEADER}\n{expected_row}\n"));
@@ -532,12 +568,45 @@ mod tests {
     }
 
     #[test]
+    fn a_row_with_energy_is_written_exactly_and_reads_back() {
+        let mut row = sample_row();
+        row.power_source = Some("rapl:package-0".to_owned());
+        row.avg_power_w = Some(12.5);
+        row.idle_power_w = Some(4.25);
+        row.energy_per_call_nj = Some(-3.5);
+        row.energy_per_element_pj = Some(0.125);
+        row.energy_ci95_low_nj = Some(-10.0);
+        row.energy_ci95_high_nj = Some(3.0);
+        row.power_samples = Some(22);
+        let text = written(std::slice::from_ref(&row));
+        let line = text.lines().nth(1).expect("a data row");
+        assert!(
+            line.ends_with("2026-12-03T19:00:00Z,rapl:package-0,12.5,4.25,-3.5,0.125,-10.0,3.0,22"),
+            "{line}"
+        );
+        assert_eq!(read(&text).expect("reads back"), [row]);
+
+        let bad = with_field("avg_power_w", "NaN");
+        let error = read(&bad).expect_err("NaN power");
+        assert!(error.to_string().contains("avg_power_w"), "{error}");
+    }
+
+    #[test]
     fn reports_without_the_lsb_column_read_with_it_empty() {
-        // The header and row of a report written before `max_lsb_error` existed.
-        let old_header = HEADER.replace("max_lsb_error,", "");
+        // The header and row of a report written before `max_lsb_error` and the energy
+        // columns existed.
+        let old_header = HEADER
+            .replace("max_lsb_error,", "")
+            .split(",power_source")
+            .next()
+            .expect("the older columns")
+            .to_owned();
         let text = written(&[sample_row()]);
         let row_line = text.lines().nth(1).expect("a data row");
-        let old_row = row_line.replace("5.960464477539063e-8,,", "5.960464477539063e-8,");
+        let old_row = row_line
+            .replace("5.960464477539063e-8,,", "5.960464477539063e-8,")
+            .trim_end_matches(',')
+            .to_owned();
         let rows = read(&format!("{old_header}\n{old_row}\n")).expect("older report reads");
         assert_eq!(rows, [sample_row()]);
 
@@ -735,7 +804,7 @@ mod tests {
         let error = read(&text).expect_err("short");
         assert_eq!(
             error.to_string(),
-            "row 2 (line 3): has 2 fields but the header has 32 (test.csv)"
+            "row 2 (line 3): has 2 fields but the header has 40 (test.csv)"
         );
     }
 

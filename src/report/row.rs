@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::harness::{CellResult, HostFacts};
 use crate::kernels::int8::{QuantIsa, format_quant};
+use crate::session::CellEnergy;
 
 /// The element type of every f32 kernel's row.
 pub const DTYPE_F32: &str = "f32";
@@ -13,10 +14,32 @@ pub const QUANT_KEYS: [&str; 4] = ["in_scale", "in_zp", "out_scale", "out_zp"];
 
 /// Columns a report may lack because older actprof versions did not write them; reading
 /// such a report leaves the field empty.
-pub const OPTIONAL_COLUMNS: [&str; 1] = ["max_lsb_error"];
+pub const OPTIONAL_COLUMNS: [&str; 9] = [
+    "max_lsb_error",
+    "power_source",
+    "avg_power_w",
+    "idle_power_w",
+    "energy_per_call_nj",
+    "energy_per_element_pj",
+    "energy_ci95_low_nj",
+    "energy_ci95_high_nj",
+    "power_samples",
+];
+
+/// The energy columns, empty in rows measured without a power source.
+pub const ENERGY_COLUMNS: [&str; 8] = [
+    "power_source",
+    "avg_power_w",
+    "idle_power_w",
+    "energy_per_call_nj",
+    "energy_per_element_pj",
+    "energy_ci95_low_nj",
+    "energy_ci95_high_nj",
+    "power_samples",
+];
 
 /// The CSV columns in order, as the header line names them.
-pub const COLUMNS: [&str; 32] = [
+pub const COLUMNS: [&str; 40] = [
     "activation",
     "params",
     "dtype",
@@ -49,6 +72,14 @@ pub const COLUMNS: [&str; 32] = [
     "seed",
     "actprof_version",
     "started_at_utc",
+    "power_source",
+    "avg_power_w",
+    "idle_power_w",
+    "energy_per_call_nj",
+    "energy_per_element_pj",
+    "energy_ci95_low_nj",
+    "energy_ci95_high_nj",
+    "power_samples",
 ];
 
 /// A report row. Field order is the CSV column order ([`COLUMNS`]); units are in the names.
@@ -124,6 +155,26 @@ pub struct Row {
     pub actprof_version: String,
     /// When the run started, RFC 3339 in UTC.
     pub started_at_utc: String,
+    /// Power source recorded during the run (`rapl`, `rapl:package-0`, `battery`); empty
+    /// when none was, and then every energy column is empty.
+    pub power_source: Option<String>,
+    /// Time-weighted mean power over the cell's run window, in W (whole source, not just
+    /// the kernel).
+    pub avg_power_w: Option<f64>,
+    /// Mean power of the idle baseline measured before the plan, in W.
+    pub idle_power_w: Option<f64>,
+    /// Energy of one kernel call above idle, in nJ:
+    /// `(∫P dt over the window − idle_power_w × window) / calls`.
+    pub energy_per_call_nj: Option<f64>,
+    /// `energy_per_call_nj` per element, in pJ.
+    pub energy_per_element_pj: Option<f64>,
+    /// Lower end of the 95 % confidence interval of `energy_per_call_nj` (power-reading
+    /// noise of the run and idle windows), in nJ.
+    pub energy_ci95_low_nj: Option<f64>,
+    /// Upper end of that interval, in nJ.
+    pub energy_ci95_high_nj: Option<f64>,
+    /// Power samples inside the cell's run window.
+    pub power_samples: Option<u64>,
 }
 
 impl Row {
@@ -184,7 +235,36 @@ impl Row {
             seed: cell.seed,
             actprof_version: host.actprof_version.clone(),
             started_at_utc: started_at_utc.to_owned(),
+            power_source: None,
+            avg_power_w: None,
+            idle_power_w: None,
+            energy_per_call_nj: None,
+            energy_per_element_pj: None,
+            energy_ci95_low_nj: None,
+            energy_ci95_high_nj: None,
+            power_samples: None,
         }
+    }
+
+    /// The row with the energy columns filled from `energy`.
+    pub fn with_energy(mut self, energy: &CellEnergy) -> Row {
+        let per_call = &energy.per_call;
+        let per_call_nj = per_call.per_call_j * 1e9;
+        let ci_nj = per_call.per_call_ci95_j * 1e9;
+        self.power_source = Some(energy.source.clone());
+        self.avg_power_w = Some(energy.avg_power_w);
+        self.idle_power_w = Some(energy.idle_power_w);
+        self.energy_per_call_nj = Some(per_call_nj);
+        self.energy_per_element_pj = per_call.per_element_j.map(|j| j * 1e12);
+        self.energy_ci95_low_nj = Some(per_call_nj - ci_nj);
+        self.energy_ci95_high_nj = Some(per_call_nj + ci_nj);
+        self.power_samples = Some(energy.samples as u64);
+        self
+    }
+
+    /// True when the row carries an attributed energy.
+    pub fn has_energy(&self) -> bool {
+        self.energy_per_call_nj.is_some()
     }
 }
 
@@ -217,6 +297,7 @@ mod tests {
     use crate::harness::{CellSpec, Summary};
     use crate::kernels::Activation;
     use crate::kernels::int8::DType;
+    use crate::session::energy::CallEnergy;
 
     fn cell() -> CellResult {
         CellResult {
@@ -241,6 +322,7 @@ mod tests {
             max_abs_error: 0.0,
             max_lsb_error: None,
             seed: 7,
+            span: None,
         }
     }
 
@@ -311,6 +393,39 @@ mod tests {
         let text = String::from_utf8(bytes).expect("csv is UTF-8");
         let header = text.lines().next().expect("header line");
         assert_eq!(header, COLUMNS.join(","));
+    }
+
+    #[test]
+    fn energy_columns_are_empty_without_a_source_and_scaled_with_one() {
+        let host = HostFacts::default();
+        let plain = Row::from_cell(&cell(), &host, "", "local");
+        assert!(!plain.has_energy());
+        assert_eq!(plain.power_source, None);
+
+        let energy = CellEnergy {
+            source: "rapl".to_owned(),
+            avg_power_w: 12.0,
+            idle_power_w: 4.0,
+            samples: 25,
+            per_call: CallEnergy {
+                net_energy_j: 0.5,
+                per_call_j: 2.5e-6,
+                per_call_ci95_j: 1e-7,
+                per_element_j: Some(2.5e-9),
+                per_element_ci95_j: Some(1e-10),
+                gaps: Vec::new(),
+            },
+        };
+        let row = plain.with_energy(&energy);
+        assert_eq!(row.power_source.as_deref(), Some("rapl"));
+        // 2.5 µJ = 2500 nJ per call; 2.5 nJ = 2500 pJ per element; ±100 nJ.
+        let close = |a: Option<f64>, b: f64| (a.expect("filled") - b).abs() < 1e-6;
+        assert!(close(row.energy_per_call_nj, 2500.0));
+        assert!(close(row.energy_per_element_pj, 2500.0));
+        assert!(close(row.energy_ci95_low_nj, 2400.0));
+        assert!(close(row.energy_ci95_high_nj, 2600.0));
+        assert_eq!((row.avg_power_w, row.idle_power_w), (Some(12.0), Some(4.0)));
+        assert_eq!(row.power_samples, Some(25));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::harness::plan::{format_size, parse_size};
 use crate::kernels::int8::DType;
 use crate::kernels::{Activation, DEFAULT_LEAKY_ALPHA, GeluApproximation};
+use crate::power::SourceSpec;
 
 use super::super::app::{Action, ActprofApp};
 use super::super::dialogs::{Purpose, file_button};
@@ -82,6 +83,10 @@ pub struct PlanEditor {
     pub alpha: f32,
     /// Swish's beta, kept while Swish is unticked.
     pub beta: f32,
+    /// The power source as typed (`rapl`, `rapl:package-0`, `battery`; empty for none).
+    pub power_text: String,
+    /// Why the typed power source was refused; the plan keeps the last valid one.
+    pub power_error: Option<String>,
 }
 
 impl PlanEditor {
@@ -111,6 +116,12 @@ impl PlanEditor {
             sizes_error: None,
             alpha: alpha.unwrap_or(DEFAULT_LEAKY_ALPHA),
             beta: beta.unwrap_or(1.0),
+            power_text: plan
+                .power
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            power_error: None,
         }
     }
 }
@@ -126,6 +137,8 @@ pub fn plan_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action
         ui.separator();
         sizes_ui(ui, app);
         timing_ui(ui, app);
+        ui.separator();
+        power_source_ui(ui, app);
     });
     ui.separator();
     run_ui(ui, app, actions);
@@ -277,6 +290,34 @@ fn timing_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
         "{cells} cells, about {:.1} s",
         plan.estimated_duration().as_secs_f64()
     ));
+}
+
+/// The power source field: validated as typed, the error shown in place.
+fn power_source_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
+    let dark = ui.visuals().dark_mode;
+    let editor = &mut app.plan_editor;
+    let name = ui.label("Power source (empty = none)");
+    let field = egui::TextEdit::singleline(&mut editor.power_text).hint_text("rapl");
+    if ui.add(field).labelled_by(name.id).changed() {
+        let text = editor.power_text.trim();
+        if text.is_empty() {
+            app.state.plan.power = None;
+            editor.power_error = None;
+        } else {
+            match text.parse::<SourceSpec>() {
+                Ok(spec) => {
+                    app.state.plan.power = Some(spec);
+                    editor.power_error = None;
+                }
+                Err(err) => editor.power_error = Some(err.to_string()),
+            }
+        }
+    }
+    if let Some(error) = &editor.power_error {
+        ui.colored_label(theme::error(dark), error);
+    } else if app.state.plan.power.is_some() {
+        ui.label("Energy per call: idle baseline first, cells lengthened to the source.");
+    }
 }
 
 fn run_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {

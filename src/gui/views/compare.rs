@@ -22,7 +22,7 @@ const GROUP_FILL: f64 = 0.8;
 /// The Compare tab.
 pub fn compare_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
     ui.horizontal_wrapped(|ui| {
-        metric_ui(ui, &mut app.state.metric);
+        metric_ui(ui, &mut app.state.metric, &app.rows);
         egui::ComboBox::from_label("Error bars")
             .selected_text(app.state.error_bars.label())
             .show_ui(ui, |ui| {

@@ -124,7 +124,7 @@ impl HeatmapData {
 /// The Heatmap tab.
 pub fn heatmap_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
-        metric_ui(ui, &mut app.state.metric);
+        metric_ui(ui, &mut app.state.metric, &app.rows);
         ui.separator();
         export_png_ui(ui, app, actions);
         let chosen = file_button(

@@ -32,7 +32,12 @@ pub fn heatmap_svg(data: &HeatmapData) -> String {
     // Writing to a String cannot fail.
     let _ = writeln!(
         svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">"#
+        concat!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}""#,
+            r#" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">"#
+        ),
+        width = width,
+        height = height,
     );
     let _ = writeln!(
         svg,

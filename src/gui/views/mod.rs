@@ -4,6 +4,7 @@ pub mod compare;
 pub mod functions;
 pub mod heatmap;
 pub mod heatmap_svg;
+pub mod power;
 pub mod report;
 
 use super::app::{Action, ActprofApp};
@@ -11,12 +12,17 @@ use super::dialogs::{Purpose, file_button};
 use super::model::Metric;
 use super::theme;
 
-/// The metric picker shared by the Heatmap and Compare views.
-fn metric_ui(ui: &mut egui::Ui, metric: &mut Metric) {
+/// The metric picker shared by the Heatmap and Compare views; energy metrics are offered
+/// only when the results have energy.
+fn metric_ui(ui: &mut egui::Ui, metric: &mut Metric, rows: &[crate::report::Row]) {
+    let available = Metric::available(rows);
+    if !available.contains(metric) {
+        *metric = Metric::default();
+    }
     egui::ComboBox::from_label("Metric")
         .selected_text(metric.label())
         .show_ui(ui, |ui| {
-            for choice in Metric::ALL {
+            for choice in available {
                 ui.selectable_value(metric, choice, choice.label());
             }
         });

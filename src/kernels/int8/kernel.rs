@@ -106,8 +106,9 @@ impl QuantizedKernel {
 
     /// Builds the kernel with `method` on the fastest instruction set of this CPU.
     ///
-    /// Refuses invalid parameters, a non-finite alpha or beta, `max` unless the activation is ReLU with identical input
-    /// and output parameters, and `fixed_point` for anything but ReLU and Leaky ReLU.
+    /// Refuses invalid parameters, a non-finite alpha or beta, `max` unless the activation is
+    /// ReLU with identical input and output parameters, and `fixed_point` for anything but ReLU
+    /// and Leaky ReLU.
     pub fn with_method(
         activation: Activation,
         dtype: QuantDType,
