@@ -72,7 +72,7 @@ fn fixture_host() -> HostFacts {
     }
 }
 
-/// The app at the window size in the light theme, with the fixture plan and host.
+/// The app at the window size in `theme`, on `tab`, with the fixture plan and host.
 fn harness(tab: Tab, theme: egui::Theme) -> Harness<'static, ActprofApp> {
     let state = UiState {
         plan: plan(),
