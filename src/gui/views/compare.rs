@@ -23,6 +23,8 @@ const GROUP_FILL: f64 = 0.8;
 pub fn compare_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
     ui.horizontal_wrapped(|ui| {
         metric_ui(ui, &mut app.state.metric, &app.rows);
+        // egui puts a combo box's label after it: separators keep each label with its box.
+        ui.separator();
         egui::ComboBox::from_label("Error bars")
             .selected_text(app.state.error_bars.label())
             .show_ui(ui, |ui| {
@@ -30,6 +32,7 @@ pub fn compare_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Act
                     ui.selectable_value(&mut app.state.error_bars, bars, bars.label());
                 }
             });
+        ui.separator();
         ui.label("Axis:");
         ui.selectable_value(&mut app.state.axis, AxisScale::Linear, "Linear");
         ui.selectable_value(&mut app.state.axis, AxisScale::Log, "Log");

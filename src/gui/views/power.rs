@@ -105,7 +105,12 @@ fn trace_plot_ui(ui: &mut egui::Ui, trace: &mut PowerTrace) {
             plot_ui.span(Span::new(&window.label, window.start_s..=window.end_s).fill(fill));
         }
         if let Some((start, end)) = trace.selection {
-            plot_ui.span(Span::new("selection", start..=end).fill(selection_fill));
+            // Labelled at the bottom: run windows are labelled at the top, and a selection
+            // often covers one exactly.
+            let selection = Span::new("selection", start..=end)
+                .fill(selection_fill)
+                .label_align(egui::Align2::CENTER_BOTTOM);
+            plot_ui.span(selection);
         }
         let points: Vec<PlotPoint> = trace
             .decimated(x_min, x_max, columns)
