@@ -367,14 +367,12 @@ pub fn open(
             );
             Ok(Box::new(BatterySource::open(&root, poll_interval)?))
         }
-        // TODO(#6): each meter's reader lands with its own commit or branch.
-        SourceKind::Um24c
-        | SourceKind::Um25c
-        | SourceKind::Um34c
-        | SourceKind::Tc66c
-        | SourceKind::Ppk2
-        | SourceKind::Scpi
-        | SourceKind::Ina => Err(PowerError::UnknownKind {
+        SourceKind::Um24c | SourceKind::Um25c | SourceKind::Um34c => {
+            super::meters::um::open(spec, poll_interval)
+        }
+        SourceKind::Tc66c => super::meters::tc66c::open(spec, poll_interval),
+        // TODO(#6): the PPK2, SCPI and INA readers land with their own branches.
+        SourceKind::Ppk2 | SourceKind::Scpi | SourceKind::Ina => Err(PowerError::UnknownKind {
             spec: spec.to_string(),
             kind: spec.kind.name().to_owned(),
         }),

@@ -9,6 +9,12 @@
 //! retries. [`emulate`] holds what the emulators share (waveforms, faults).
 
 pub mod emulate;
+pub mod polled;
+pub mod profile;
+pub mod tc66c;
+pub mod tc66c_emulator;
+pub mod um;
+pub mod um_emulator;
 
 use std::fmt;
 
@@ -92,14 +98,16 @@ impl fmt::Display for Seen {
 pub enum MeterError {
     /// The port opened but no valid reading came within the connect timeout.
     #[error(
-        "no {meter} answered: {step} failed after {waited_s:.1} s ({seen}); check that \
-         the meter is on, that this is its port and that the model is right: {port}"
+        "no {meter} answered: {step} failed after {waited_s:.1} s ({seen}){}; check that \
+         the meter is on, that this is its port and that the model is right: {port}",
+        hint.as_ref().map(|hint| format!("; {hint}")).unwrap_or_default()
     )]
     NotConnected {
         meter: &'static str,
         step: ConnectStep,
         waited_s: f64,
         seen: Seen,
+        hint: Option<String>,
         port: String,
     },
 
@@ -113,6 +121,15 @@ pub enum MeterError {
         waited_s: f64,
         retries: u32,
         seen: Seen,
+        port: String,
+    },
+
+    /// A frame failed its checks and was dropped (logged and counted, not fatal).
+    #[error("dropped a {meter} frame at byte {offset} of the stream ({reason}): {port}")]
+    BadFrame {
+        meter: &'static str,
+        offset: u64,
+        reason: String,
         port: String,
     },
 }
@@ -158,6 +175,7 @@ mod tests {
             step: ConnectStep::Reply,
             waited_s: 2.0,
             seen: Seen::default(),
+            hint: Some("the frames are a UM24C's".into()),
             port: "/dev/pts/7".into(),
         };
         assert!(!missing.is_disconnect());
