@@ -15,12 +15,10 @@ use std::time::{Duration, Instant};
 
 use super::{ConnectStep, MeterError, Seen};
 use crate::power::{
-    Clock, PowerError, PowerSample, PowerSource, Quantity, Resolution, SourceInfo, SourceSpec,
+    Clock, EMULATED_PREFIX, PowerError, PowerSample, PowerSource, Quantity, Resolution, SourceInfo,
+    SourceSpec,
 };
 use crate::serial::{Link, hex, open_port};
-
-/// Prefix of a source description when the device identified itself as an emulator.
-pub const EMULATED_PREFIX: &str = "EMULATED";
 
 /// The sampler calls [`PolledMeter::poll`] this often; each call costs one quick read.
 const TICK: Duration = Duration::from_millis(20);
