@@ -136,7 +136,7 @@ fn a_silent_meter_is_reported_with_its_port_and_what_was_seen() {
         "{log}"
     );
     assert!(
-        log.contains(&format!("bytes: ")) && log.contains(&emulator.port),
+        log.contains("bytes: ") && log.contains(&emulator.port),
         "{log}"
     );
     assert!(log.contains("samples; they are kept in"), "{log}");
