@@ -104,7 +104,7 @@ fn a_pulled_cable_reconnects_into_the_same_session() {
     let log = stderr(&output);
     assert!(output.status.success(), "{log}");
     assert!(
-        log.contains("the serial port disconnected") && log.contains(link_text),
+        log.contains("the TC66C disconnected (") && log.contains(link_text),
         "{log}"
     );
     let session = the_session(data.path());
