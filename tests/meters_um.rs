@@ -176,7 +176,7 @@ fn a_pulled_cable_reconnects_into_the_same_session_with_the_gap_marked() {
         "it came back on a new pty"
     );
     assert!(
-        log.contains("the UM25C disconnected (") && log.contains("after it had sent "),
+        log.contains("the UM25C disconnected (") && log.contains("; before that, received "),
         "{log}"
     );
     assert!(log.contains(link_text), "the message names the port: {log}");
@@ -225,7 +225,7 @@ fn a_closed_port_ends_the_recording_naming_it_and_keeps_the_samples() {
         "no hang on a closed port"
     );
     assert!(
-        log.contains("the UM25C disconnected (") && log.contains("after it had sent "),
+        log.contains("the UM25C disconnected (") && log.contains("; before that, received "),
         "{log}"
     );
     assert!(log.contains(&emulator.port), "{log}");

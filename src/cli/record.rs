@@ -168,7 +168,7 @@ fn take(
         }
         SamplerEvent::Disconnected { at_s, error } => {
             eprintln!(
-                "warning: at {at_s:.3} s: {error}; reconnecting (the {} so far are kept)",
+                "warning: at {at_s:.3} s: {error}; reconnecting (kept so far: {})",
                 samples_text(collected.samples.len())
             );
             collected.down = Some(error);

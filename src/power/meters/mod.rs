@@ -125,13 +125,10 @@ pub enum MeterError {
     },
 
     /// The meter's port went away mid-recording (cable pulled, meter switched off).
-    #[error(
-        "the {meter} disconnected ({what}) after it had sent {frames} valid frames ({seen}): {port}"
-    )]
+    #[error("the {meter} disconnected ({what}); before that, {seen}: {port}")]
     Disconnected {
         meter: &'static str,
         what: String,
-        frames: u64,
         seen: Seen,
         port: String,
     },

@@ -317,7 +317,6 @@ impl<P: Protocol> PolledMeter<P> {
                 MeterError::Disconnected {
                     meter: self.protocol.meter(),
                     what,
-                    frames: seen.frames,
                     seen,
                     port,
                 }
