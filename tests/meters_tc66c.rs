@@ -207,7 +207,11 @@ fn only_checked_windows(cipher: &Aes256, stream: &[u8], frames: &[Tc66Frame]) ->
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 50_000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 50_000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Random bytes: no panic, nothing decoded that the oracle does not pass.
     #[test]

@@ -371,7 +371,11 @@ fn any_model() -> impl Strategy<Value = Model> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 50_000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 50_000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Random bytes, sometimes seeded with model IDs and trailers: no panic, and nothing
     /// decoded that is not a checked window.
