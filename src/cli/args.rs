@@ -30,8 +30,12 @@ pub enum Command {
     Accuracy(AccuracyArgs),
     /// Compare two CSV reports cell by cell and flag changes beyond the noise.
     Compare(CompareArgs),
-    /// Record a power source (RAPL, battery) for a while and write its trace.
+    /// Record a power source (RAPL, battery, a USB meter) for a while and write its trace.
     Record(crate::cli::record::RecordArgs),
+    /// Emulate a USB power meter on a pseudo-terminal (prints the port path first).
+    Emulate(crate::cli::emulate::EmulateArgs),
+    /// List the serial ports and the meters recognised on them.
+    Ports(crate::cli::ports::PortsArgs),
 }
 
 /// `actprof bench`: flags override the profile; without either the quick plan runs
@@ -91,7 +95,8 @@ pub struct BenchArgs {
     pub out: Option<PathBuf>,
 
     /// Record a power source during the run and attribute energy per call: `rapl`,
-    /// `rapl:ZONE` or `battery`. An idle baseline is measured first and every cell runs
+    /// `rapl:ZONE`, `battery`, or a USB meter (`um24c:PORT`, `um25c:PORT`, `um34c:PORT`,
+    /// `tc66c:PORT`). An idle baseline is measured first and every cell runs
     /// for at least 22 samples of the source. Overrides the profile's `power` key.
     /// ACTPROF_POWERCAP_ROOT and ACTPROF_POWER_SUPPLY_ROOT move the sysfs trees read.
     #[arg(long = "power", value_name = "SOURCE", value_parser = power_arg)]

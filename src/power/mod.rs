@@ -9,11 +9,13 @@
 pub mod battery;
 pub mod counter;
 pub mod error;
+pub mod meters;
 pub mod rapl;
 pub mod source;
 pub mod sysfs;
 
 pub use error::PowerError;
 pub use source::{
-    Clock, PowerSample, PowerSource, Quantity, Resolution, SourceInfo, SourceKind, SourceSpec, open,
+    Clock, EMULATED_PREFIX, PowerSample, PowerSource, Quantity, Resolution, SourceInfo, SourceKind,
+    SourceSpec, open,
 };
