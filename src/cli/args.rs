@@ -32,6 +32,9 @@ pub enum Command {
     Compare(CompareArgs),
     /// Record a power source (RAPL, battery) for a while and write its trace.
     Record(crate::cli::record::RecordArgs),
+    /// Read a power recording from the PPK2 app, the Joulescope UI or rd-usb and write
+    /// it as an actprof trace.
+    Import(crate::cli::import::ImportArgs),
 }
 
 /// `actprof bench`: flags override the profile; without either the quick plan runs

@@ -11,6 +11,7 @@ pub mod bench;
 pub mod compare;
 pub mod eval;
 pub mod eval_q;
+pub mod import;
 pub mod progress;
 pub mod record;
 pub mod table;
@@ -29,6 +30,7 @@ pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Accuracy(args) => accuracy::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Record(args) => record::run(args),
+        Command::Import(args) => import::run(args),
     }
 }
 
