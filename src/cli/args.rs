@@ -30,11 +30,15 @@ pub enum Command {
     Accuracy(AccuracyArgs),
     /// Compare two CSV reports cell by cell and flag changes beyond the noise.
     Compare(CompareArgs),
-    /// Record a power source (RAPL, battery) for a while and write its trace.
+    /// Record a power source (RAPL, battery, a USB meter) for a while and write its trace.
     Record(crate::cli::record::RecordArgs),
     /// Read a power recording from the PPK2 app, the Joulescope UI or rd-usb and write
     /// it as an actprof trace.
     Import(crate::cli::import::ImportArgs),
+    /// Emulate a USB power meter on a pseudo-terminal (prints the port path first).
+    Emulate(crate::cli::emulate::EmulateArgs),
+    /// List the serial ports and the meters recognised on them.
+    Ports(crate::cli::ports::PortsArgs),
 }
 
 /// `actprof bench`: flags override the profile; without either the quick plan runs

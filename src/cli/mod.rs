@@ -9,9 +9,11 @@ pub mod accuracy_q;
 pub mod args;
 pub mod bench;
 pub mod compare;
+pub mod emulate;
 pub mod eval;
 pub mod eval_q;
 pub mod import;
+pub mod ports;
 pub mod progress;
 pub mod record;
 pub mod table;
@@ -31,6 +33,8 @@ pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare::run(args),
         Command::Record(args) => record::run(args),
         Command::Import(args) => import::run(args),
+        Command::Emulate(args) => emulate::run(args),
+        Command::Ports(args) => ports::run(args),
     }
 }
 
