@@ -67,14 +67,14 @@ pub type EmulatorFn = fn(&mut dyn Link, &EmulatorOptions, &AtomicBool) -> Result
 /// The emulator of `kind` in this build.
 pub fn emulator_for(kind: SourceKind) -> Option<EmulatorFn> {
     match kind {
+        SourceKind::Scpi => Some(crate::power::meters::scpi::emulator::run),
+        SourceKind::Ina => Some(crate::power::meters::line::emulator::run),
         // TODO(#6): each meter's emulator lands with its reader.
         SourceKind::Um24c
         | SourceKind::Um25c
         | SourceKind::Um34c
         | SourceKind::Tc66c
         | SourceKind::Ppk2
-        | SourceKind::Scpi
-        | SourceKind::Ina
         | SourceKind::Rapl
         | SourceKind::Battery => None,
     }

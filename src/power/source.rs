@@ -367,14 +367,14 @@ pub fn open(
             );
             Ok(Box::new(BatterySource::open(&root, poll_interval)?))
         }
+        SourceKind::Scpi => super::meters::scpi::source::open(spec, poll_interval),
+        SourceKind::Ina => super::meters::line::source::open(spec, poll_interval),
         // TODO(#6): each meter's reader lands with its own commit or branch.
         SourceKind::Um24c
         | SourceKind::Um25c
         | SourceKind::Um34c
         | SourceKind::Tc66c
-        | SourceKind::Ppk2
-        | SourceKind::Scpi
-        | SourceKind::Ina => Err(PowerError::UnknownKind {
+        | SourceKind::Ppk2 => Err(PowerError::UnknownKind {
             spec: spec.to_string(),
             kind: spec.kind.name().to_owned(),
         }),

@@ -29,11 +29,12 @@
 //!
 //! # What is dropped
 //!
-//! Nothing is trusted: the first line after opening the port (it may be the tail of a
-//! line already being sent), a line longer than [`MAX_LINE_LEN`], one with a byte that is
-//! not printable ASCII (garbage at a wrong baud rate), a missing or extra field, a field
-//! that is not a number in the form above, and a `t_ms` beyond 32 bits each drop the line
-//! and are counted in [`LineStats`]. No reading is ever made from part of a line.
+//! Nothing is trusted: the first line after opening the port when it would be a reading
+//! (it may be the tail of a line already being sent), a line longer than
+//! [`MAX_LINE_LEN`], one with a byte that is not printable ASCII (garbage at a wrong baud
+//! rate), a missing or extra field, a field that is not a number in the form above, and
+//! a `t_ms` beyond 32 bits each drop the line and are counted in [`LineStats`]. No
+//! reading is ever made from part of a line.
 //!
 //! # Time
 //!
@@ -45,8 +46,11 @@
 //! [`MAX_LAG_S`] late (a device clock running slow). Stamps never go back in time; after
 //! a restart the offset is taken afresh.
 
-use super::text::{Framed, LineFramer};
+use super::text::{Framed, LineFramer, printed_step};
 use crate::power::PowerSample;
+
+pub mod emulator;
+pub mod source;
 
 /// Longest line accepted, in bytes, terminator excluded. The extended form is under 60.
 pub const MAX_LINE_LEN: usize = 128;
@@ -233,6 +237,8 @@ pub struct LineParser {
     /// A different, valid headerless layout seen in a row, and how often.
     other_layout: Option<(usize, u32)>,
     stats: LineStats,
+    /// Finest power step printed, in W.
+    power_step_w: Option<f64>,
 }
 
 impl LineParser {
@@ -245,6 +251,7 @@ impl LineParser {
             first_pending: true,
             other_layout: None,
             stats: LineStats::default(),
+            power_step_w: None,
         }
     }
 
@@ -261,6 +268,19 @@ impl LineParser {
         self.stats
     }
 
+    /// The finest step of power the lines print, in W (for a line without power, the
+    /// current's step times the bus voltage).
+    pub fn power_step_w(&self) -> Option<f64> {
+        self.power_step_w
+    }
+
+    /// Forgets a line in progress and drops the next one, keeping the layout: for a
+    /// stream picked up again after input was discarded.
+    pub fn resync(&mut self) {
+        self.framer.clear();
+        self.first_pending = true;
+    }
+
     /// Feeds bytes; returns what the lines they complete were.
     pub fn push(&mut self, bytes: &[u8]) -> Vec<LineEvent> {
         let framed = self.framer.push(bytes);
@@ -268,7 +288,11 @@ impl LineParser {
         for item in framed {
             let event = match item {
                 Framed::Overlong(len) => LineEvent::Dropped(DropReason::Overlong { len }),
-                Framed::Line(line) if std::mem::take(&mut self.first_pending) => {
+                // The tail of a reading could pass for one; a comment, header or banner
+                // line cannot do harm, so only a would-be reading is dropped.
+                Framed::Line(line)
+                    if std::mem::take(&mut self.first_pending) && !starts_words(&line) =>
+                {
                     tracing::trace!("dropped the first line ({} bytes)", line.len());
                     LineEvent::Dropped(DropReason::FirstLine)
                 }
@@ -376,6 +400,22 @@ impl LineParser {
         };
         match parse_reading(&fields, &layout) {
             Ok(reading) => {
+                let step = match layout.power {
+                    Some((column, PowerUnit::Watts)) => printed_step(fields[column]),
+                    Some((column, PowerUnit::Milliwatts)) => {
+                        printed_step(fields[column]).map(|step| step / 1000.0)
+                    }
+                    None => printed_step(fields[layout.current.0]).map(|step| {
+                        let scale = match layout.current.1 {
+                            CurrentUnit::Amps => 1.0,
+                            CurrentUnit::Milliamps => 1e-3,
+                        };
+                        step * scale * reading.bus_v.abs()
+                    }),
+                };
+                if let Some(step) = step.filter(|step| *step > 0.0) {
+                    self.power_step_w = Some(self.power_step_w.map_or(step, |s| s.min(step)));
+                }
                 self.layout.get_or_insert(layout);
                 LineEvent::Reading(reading)
             }
@@ -418,6 +458,14 @@ impl Default for LineParser {
     fn default() -> Self {
         LineParser::new()
     }
+}
+
+/// Whether a line starts (after blanks) with `#` or a letter: a header, comment or
+/// banner rather than a reading.
+fn starts_words(line: &[u8]) -> bool {
+    line.iter()
+        .find(|b| !matches!(b, b' ' | b'\t'))
+        .is_some_and(|&b| b == b'#' || b.is_ascii_alphabetic())
 }
 
 fn parse_reading(fields: &[&str], layout: &Layout) -> Result<Reading, DropReason> {
@@ -623,6 +671,19 @@ impl LineReader {
     /// Line counts so far.
     pub fn stats(&self) -> LineStats {
         self.parser.stats()
+    }
+
+    /// The finest power step printed, in W.
+    pub fn power_step_w(&self) -> Option<f64> {
+        self.parser.power_step_w()
+    }
+
+    /// Picks the stream up afresh after input was discarded: the next line is dropped,
+    /// and the device clock is learned anew; the layout and counts are kept.
+    pub fn resync(&mut self) {
+        self.parser.resync();
+        self.time = DeviceTime::default();
+        self.clock = DeviceClock::default();
     }
 
     /// Wraps and restarts of the device clock so far.

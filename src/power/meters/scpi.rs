@@ -13,11 +13,15 @@
 //!
 //! This file holds the pure protocol: commands as bytes, number and `*IDN?` parsing,
 //! and SCPI header matching (long and short forms) for the emulator; replies are framed
-//! by [`LineFramer`].
+//! by [`LineFramer`]. [`source`] is the polled power source and [`emulator`] a bench
+//! supply on a pseudo-terminal.
 
 use std::fmt;
 
 pub use super::text::{Framed, LineFramer};
+
+pub mod emulator;
+pub mod source;
 
 /// Longest reply line accepted, in bytes, newline excluded. `*IDN?` replies are well
 /// under 100 bytes and a number under 30; anything longer is not a reply.

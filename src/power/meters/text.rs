@@ -5,6 +5,10 @@
 //! (a missing newline, garbage at a wrong baud rate) is dropped up to its newline and
 //! counted, so memory stays bounded whatever arrives.
 
+use std::time::Duration;
+
+use crate::serial::{Link, SerialError};
+
 /// One event from the [`LineFramer`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Framed {
@@ -80,6 +84,33 @@ impl LineFramer {
     pub fn is_mid_line(&self) -> bool {
         !self.line.is_empty() || self.skipping.is_some()
     }
+}
+
+/// The step of a number as printed: `0.0408671` → 1e-7, `4.5e-3` → 1e-4, `12` → 1.
+pub fn printed_step(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(at) => (&text[..at], text[at + 1..].parse::<i32>().ok()?),
+        None => (text, 0),
+    };
+    let decimals = match mantissa.split_once('.') {
+        Some((_, fraction)) => i32::try_from(fraction.len()).ok()?,
+        None => 0,
+    };
+    Some(10f64.powi(exponent - decimals))
+}
+
+/// Reads and drops whatever input is buffered (a late reply, junk). Reading rather than
+/// flushing the port makes a hung-up port show as a disconnect.
+pub fn drain_input(link: &mut dyn Link) -> Result<(), SerialError> {
+    let mut buf = [0u8; 512];
+    // Bounded: a device that floods the port cannot keep the query from going out.
+    for _ in 0..64 {
+        if link.read_some(&mut buf, Duration::ZERO)? == 0 {
+            break;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ use std::str::FromStr;
 
 use crate::power::{PowerSample, Quantity, Resolution, SourceInfo};
 
+pub use crate::power::meters::text::printed_step;
 pub use time_axis::TimeJump;
 
 /// Bytes of the first line read to detect a format.
@@ -448,20 +449,6 @@ impl<'a> Output<'a> {
             span_s: self.span,
         })
     }
-}
-
-/// The step of a number as printed: `0.0408671` → 1e-7, `4.5e-3` → 1e-4, `12` → 1.
-pub fn printed_step(text: &str) -> Option<f64> {
-    let text = text.trim();
-    let (mantissa, exponent) = match text.find(['e', 'E']) {
-        Some(at) => (&text[..at], text[at + 1..].parse::<i32>().ok()?),
-        None => (text, 0),
-    };
-    let decimals = match mantissa.split_once('.') {
-        Some((_, fraction)) => i32::try_from(fraction.len()).ok()?,
-        None => 0,
-    };
-    Some(10f64.powi(exponent - decimals))
 }
 
 #[cfg(test)]

@@ -79,6 +79,13 @@ fn the_first_line_after_opening_is_dropped() {
     assert_eq!(got[0], LineEvent::Dropped(DropReason::FirstLine));
     assert_eq!(readings(&got)[0].t_ms, 1235);
     assert_eq!(parser.stats().readings, 1);
+
+    // A first line that is a comment is kept: it cannot pass for a reading.
+    let mut parser = LineParser::new();
+    let got = events(&mut parser, b"# actprof emulator\n7,1.0,1.0\n");
+    assert_eq!(got[0], LineEvent::Comment("actprof emulator".into()));
+    assert!(parser.stats().emulator);
+    assert_eq!(readings(&got)[0].t_ms, 7);
 }
 
 #[test]
