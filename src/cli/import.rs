@@ -148,6 +148,16 @@ fn write_row(out: &mut csv::Writer<File>, sample: &PowerSample) -> io::Result<()
     .map_err(io::Error::other)
 }
 
+/// Six decimals, or four significant digits in scientific notation below 0.001 (a PPK2
+/// export of a few ms holds µJ).
+fn number(value: f64) -> String {
+    if value != 0.0 && value.abs() < 1e-3 {
+        format!("{value:.4e}")
+    } else {
+        format!("{value:.6}")
+    }
+}
+
 fn print_summary(
     summary: &ImportSummary,
     totals: &Totals,
@@ -173,9 +183,9 @@ fn print_summary(
     let (start_s, end_s) = summary.span_s.unwrap_or((0.0, 0.0));
     writeln!(
         stdout,
-        "samples:    {} over {:.3} s ({:.1} Hz{})",
+        "samples:    {} over {} s ({:.1} Hz{})",
         summary.samples,
-        end_s - start_s,
+        number(end_s - start_s),
         info.rate_hz,
         if info.coarse { ", coarse" } else { "" }
     )?;
@@ -200,9 +210,13 @@ fn print_summary(
     } else {
         "integrated over power"
     };
-    writeln!(stdout, "energy:     {energy_j:.6} J ({method})")?;
+    writeln!(stdout, "energy:     {} J ({method})", number(energy_j))?;
     if end_s > start_s {
-        writeln!(stdout, "mean power: {:.6} W", energy_j / (end_s - start_s))?;
+        writeln!(
+            stdout,
+            "mean power: {} W",
+            number(energy_j / (end_s - start_s))
+        )?;
     }
     if let Some(out) = out {
         writeln!(stdout, "trace:      {}", out.display())?;
