@@ -44,7 +44,7 @@ fn rows(path: &Path) -> Vec<Vec<String>> {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("time_s,power_w,current_a,voltage_v,energy_j")
+        Some("time_s,power_w,current_a,voltage_v,energy_j,power_source")
     );
     lines
         .map(|line| line.split(',').map(str::to_owned).collect())
@@ -94,9 +94,17 @@ fn a_joulescope_csv_with_a_nan_row_and_a_time_jump() {
     let rows = rows(&out);
     let times: Vec<&str> = rows.iter().map(|row| row[0].as_str()).collect();
     assert_eq!(times, ["0", "0.5", "1", "2", "2.5", "3"]);
+    let source = format!("import:joulescope:{}", fixture("joulescope.csv").display());
     assert_eq!(
         rows[1],
-        ["0.5", "1.90114", "0.400691", "4.74479", "0.950568"]
+        [
+            "0.5",
+            "1.90114",
+            "0.400691",
+            "4.74479",
+            "0.950568",
+            source.as_str()
+        ]
     );
 
     // The written trace reads back as an energy-counter trace with the same energy.

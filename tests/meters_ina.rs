@@ -7,7 +7,9 @@
 mod meters_support;
 
 use actprof::session::Journal;
-use meters_support::{Emulator, close, kept_session, read_trace, record, texts};
+use meters_support::{
+    Emulator, all_labelled_emulated, close, kept_session, read_trace, record, texts,
+};
 
 /// The emulator's interval between lines, in s.
 const INTERVAL_S: f64 = 0.05;
@@ -20,7 +22,8 @@ fn readings_come_through_every_line_fault_exactly() {
         "partial-line,crlf,missing-field,garbage,short-reads,bad-checksum,drop-samples",
     );
     let dir = tempfile::tempdir().expect("temp dir");
-    let (output, trace) = record(dir.path(), &format!("ina:{}", emulator.port), "2s");
+    let spec = format!("ina:{}", emulator.port);
+    let (output, trace) = record(dir.path(), &spec, "2s");
     let (stdout, stderr) = texts(&output);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(
@@ -28,6 +31,7 @@ fn readings_come_through_every_line_fault_exactly() {
         "{stdout}"
     );
     let rows = read_trace(&trace);
+    assert!(all_labelled_emulated(&rows, &spec), "{:?}", rows.first());
     // 40 lines in 2 s; the faults spoil about a third of them.
     assert!(rows.len() >= 15, "{} rows", rows.len());
     for row in &rows {

@@ -6,13 +6,16 @@
 mod meters_support;
 
 use actprof::session::Journal;
-use meters_support::{Emulator, close, kept_session, read_trace, record, texts};
+use meters_support::{
+    Emulator, all_labelled_emulated, close, kept_session, read_trace, record, texts,
+};
 
 #[test]
 fn current_and_voltage_are_read_and_multiplied() {
     let emulator = Emulator::start("scpi", "const:100mA@3.3V", "");
     let dir = tempfile::tempdir().expect("temp dir");
-    let (output, trace) = record(dir.path(), &format!("scpi:{}", emulator.port), "2s");
+    let spec = format!("scpi:{}", emulator.port);
+    let (output, trace) = record(dir.path(), &spec, "2s");
     let (stdout, stderr) = texts(&output);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(
@@ -20,6 +23,7 @@ fn current_and_voltage_are_read_and_multiplied() {
         "{stdout}"
     );
     let rows = read_trace(&trace);
+    assert!(all_labelled_emulated(&rows, &spec), "{:?}", rows.first());
     // One poll every 50 ms for 2 s.
     assert!(rows.len() >= 25, "{} rows", rows.len());
     for row in &rows {

@@ -20,6 +20,7 @@ use clap::Args;
 use crate::harness::plan::parse_duration;
 use crate::power::SourceKind;
 use crate::power::meters::emulate::{DEFAULT_SEED, EmulatorOptions, Faults, Waveform};
+use crate::power::meters::{tc66c_emulator, um_emulator};
 use crate::serial::{Link, SerialError, open_pty};
 
 /// Pause between a disconnect and the replug, like a cable pulled and plugged back.
@@ -67,16 +68,14 @@ pub type EmulatorFn = fn(&mut dyn Link, &EmulatorOptions, &AtomicBool) -> Result
 /// The emulator of `kind` in this build.
 pub fn emulator_for(kind: SourceKind) -> Option<EmulatorFn> {
     match kind {
+        SourceKind::Um24c => Some(um_emulator::run_um24c),
+        SourceKind::Um25c => Some(um_emulator::run_um25c),
+        SourceKind::Um34c => Some(um_emulator::run_um34c),
+        SourceKind::Tc66c => Some(tc66c_emulator::run),
         SourceKind::Scpi => Some(crate::power::meters::scpi::emulator::run),
         SourceKind::Ina => Some(crate::power::meters::line::emulator::run),
-        // TODO(#6): each meter's emulator lands with its reader.
-        SourceKind::Um24c
-        | SourceKind::Um25c
-        | SourceKind::Um34c
-        | SourceKind::Tc66c
-        | SourceKind::Ppk2
-        | SourceKind::Rapl
-        | SourceKind::Battery => None,
+        // TODO(#6): the PPK2 emulator lands with its own branch.
+        SourceKind::Ppk2 | SourceKind::Rapl | SourceKind::Battery => None,
     }
 }
 

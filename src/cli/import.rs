@@ -32,9 +32,9 @@ pub struct ImportArgs {
     #[arg(long, value_name = "V")]
     pub voltage: Option<f64>,
 
-    /// Write the trace as actprof's CSV (`time_s,power_w,current_a,voltage_v,energy_j`,
-    /// empty cells for what the recording lacks), readable by the Power tab's
-    /// "Open trace…".
+    /// Write the trace as actprof's CSV (`time_s,power_w,current_a,voltage_v,energy_j,
+    /// power_source`, empty cells for what the recording lacks, the source as
+    /// `import:FORMAT:FILE`), readable by the Power tab's "Open trace…".
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
@@ -108,15 +108,20 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
         voltage_v: args.voltage,
         max_samples: None,
     };
+    let format = match args.format.format() {
+        Some(format) => format,
+        None => import::detect(&args.file)?,
+    };
+    let label = import::spec_for(format, &args.file);
     let mut totals = Totals::default();
     let mut out = match &args.out {
         Some(path) => Some(trace_writer(path)?),
         None => None,
     };
-    let summary = import::import(&args.file, args.format.format(), &options, &mut |sample| {
+    let summary = import::import(&args.file, Some(format), &options, &mut |sample| {
         totals.add(sample);
         match out.as_mut() {
-            Some(out) => write_row(out, &sample),
+            Some(out) => write_row(out, &sample, &label),
             None => Ok(()),
         }
     })?;
@@ -131,12 +136,12 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
 fn trace_writer(path: &Path) -> anyhow::Result<csv::Writer<File>> {
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = csv::Writer::from_writer(file);
-    out.write_record(TRACE_HEADER.split(','))
+    out.write_record(TRACE_HEADER.split(',').chain(["power_source"]))
         .with_context(|| format!("cannot write the trace to {}", path.display()))?;
     Ok(out)
 }
 
-fn write_row(out: &mut csv::Writer<File>, sample: &PowerSample) -> io::Result<()> {
+fn write_row(out: &mut csv::Writer<File>, sample: &PowerSample, label: &str) -> io::Result<()> {
     let text = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
     out.write_record([
         sample.t_s.to_string(),
@@ -144,6 +149,7 @@ fn write_row(out: &mut csv::Writer<File>, sample: &PowerSample) -> io::Result<()
         text(sample.current_a),
         text(sample.voltage_v),
         text(sample.energy_j),
+        label.to_owned(),
     ])
     .map_err(io::Error::other)
 }

@@ -63,6 +63,27 @@ pub struct SourceInfo {
     pub clock_offset_s: Option<f64>,
 }
 
+/// Prefix of [`SourceInfo::description`] for a source whose device identified itself as
+/// an emulator (`actprof emulate`).
+pub const EMULATED_PREFIX: &str = "EMULATED";
+
+impl SourceInfo {
+    /// True when the readings come from an emulator, not a real device.
+    pub fn is_emulated(&self) -> bool {
+        self.description.starts_with(EMULATED_PREFIX)
+    }
+
+    /// The spec, with ` (emulated)` appended for an emulator: what exports write in
+    /// their `power_source` column.
+    pub fn label(&self) -> String {
+        if self.is_emulated() {
+            format!("{} (emulated)", self.spec)
+        } else {
+            self.spec.clone()
+        }
+    }
+}
+
 /// One reading, stamped in seconds since the session started (host monotonic clock).
 ///
 /// `power_w` is always finite. For counter sources it is the mean power over the interval
@@ -367,14 +388,14 @@ pub fn open(
             );
             Ok(Box::new(BatterySource::open(&root, poll_interval)?))
         }
+        SourceKind::Um24c | SourceKind::Um25c | SourceKind::Um34c => {
+            super::meters::um::open(spec, poll_interval)
+        }
+        SourceKind::Tc66c => super::meters::tc66c::open(spec, poll_interval),
         SourceKind::Scpi => super::meters::scpi::source::open(spec, poll_interval),
         SourceKind::Ina => super::meters::line::source::open(spec, poll_interval),
-        // TODO(#6): each meter's reader lands with its own commit or branch.
-        SourceKind::Um24c
-        | SourceKind::Um25c
-        | SourceKind::Um34c
-        | SourceKind::Tc66c
-        | SourceKind::Ppk2 => Err(PowerError::UnknownKind {
+        // TODO(#6): the PPK2 reader lands with its own branch.
+        SourceKind::Ppk2 => Err(PowerError::UnknownKind {
             spec: spec.to_string(),
             kind: spec.kind.name().to_owned(),
         }),
@@ -509,6 +530,24 @@ mod tests {
             let message = text.parse::<SourceSpec>().expect_err(text).to_string();
             assert!(message.contains(reason), "{text}: {message}");
         }
+    }
+
+    #[test]
+    fn an_emulated_source_is_labelled_so() {
+        let mut info = SourceInfo {
+            spec: "um25c:/dev/pts/3".into(),
+            description: "RDTech UM25C on /dev/pts/3".into(),
+            quantity: Quantity::CurrentVoltage,
+            rate_hz: 2.0,
+            resolution: Resolution::PowerW(0.001),
+            coarse: true,
+            clock_offset_s: None,
+        };
+        assert!(!info.is_emulated());
+        assert_eq!(info.label(), "um25c:/dev/pts/3");
+        info.description = format!("{EMULATED_PREFIX} {}", info.description);
+        assert!(info.is_emulated());
+        assert_eq!(info.label(), "um25c:/dev/pts/3 (emulated)");
     }
 
     #[test]

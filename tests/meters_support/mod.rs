@@ -89,33 +89,43 @@ pub fn record(dir: &Path, spec: &str, duration: &str) -> (Output, PathBuf) {
 }
 
 /// One row of the trace CSV `record --out` writes.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Row {
     pub t_s: f64,
     pub power_w: f64,
     pub current_a: f64,
     pub voltage_v: f64,
+    /// The `power_source` column: the spec, with ` (emulated)` for an emulator.
+    pub source: String,
 }
 
-/// Reads a `time_s,power_w,current_a,voltage_v` trace.
+/// Reads a `time_s,power_w,current_a,voltage_v,power_source` trace.
 pub fn read_trace(path: &Path) -> Vec<Row> {
     let text = std::fs::read_to_string(path).expect("the trace is written");
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("time_s,power_w,current_a,voltage_v"));
+    assert_eq!(
+        lines.next(),
+        Some("time_s,power_w,current_a,voltage_v,power_source")
+    );
     lines
         .map(|line| {
-            let fields: Vec<f64> = line
-                .split(',')
-                .map(|field| field.parse().expect("a number"))
-                .collect();
+            let fields: Vec<&str> = line.split(',').collect();
+            let number = |index: usize| -> f64 { fields[index].parse().expect("a number") };
             Row {
-                t_s: fields[0],
-                power_w: fields[1],
-                current_a: fields[2],
-                voltage_v: fields[3],
+                t_s: number(0),
+                power_w: number(1),
+                current_a: number(2),
+                voltage_v: number(3),
+                source: fields[4..].join(","),
             }
         })
         .collect()
+}
+
+/// Whether every row names `spec` as its source and says it is emulated.
+pub fn all_labelled_emulated(rows: &[Row], spec: &str) -> bool {
+    let label = format!("{spec} (emulated)");
+    rows.iter().all(|row| row.source == label)
 }
 
 /// Text of standard output and standard error.

@@ -10,8 +10,14 @@
 
 pub mod emulate;
 pub mod line;
+pub mod polled;
+pub mod profile;
 pub mod scpi;
+pub mod tc66c;
+pub mod tc66c_emulator;
 pub mod text;
+pub mod um;
+pub mod um_emulator;
 
 use std::fmt;
 
@@ -95,14 +101,16 @@ impl fmt::Display for Seen {
 pub enum MeterError {
     /// The port opened but no valid reading came within the connect timeout.
     #[error(
-        "no {meter} answered: {step} failed after {waited_s:.1} s ({seen}); check that \
-         the meter is on, that this is its port and that the model is right: {port}"
+        "no {meter} answered: {step} failed after {waited_s:.1} s ({seen}){}; check that \
+         the meter is on, that this is its port and that the model is right: {port}",
+        hint.as_ref().map(|hint| format!("; {hint}")).unwrap_or_default()
     )]
     NotConnected {
         meter: &'static str,
         step: ConnectStep,
         waited_s: f64,
         seen: Seen,
+        hint: Option<String>,
         port: String,
     },
 
@@ -116,6 +124,15 @@ pub enum MeterError {
         waited_s: f64,
         retries: u32,
         seen: Seen,
+        port: String,
+    },
+
+    /// A frame failed its checks and was dropped (logged and counted, not fatal).
+    #[error("dropped a {meter} frame at byte {offset} of the stream ({reason}): {port}")]
+    BadFrame {
+        meter: &'static str,
+        offset: u64,
+        reason: String,
         port: String,
     },
 }
@@ -161,6 +178,7 @@ mod tests {
             step: ConnectStep::Reply,
             waited_s: 2.0,
             seen: Seen::default(),
+            hint: Some("the frames are a UM24C's".into()),
             port: "/dev/pts/7".into(),
         };
         assert!(!missing.is_disconnect());

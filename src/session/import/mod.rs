@@ -280,6 +280,11 @@ pub fn detect_header(header: &str) -> Option<ImportFormat> {
     }
 }
 
+/// The spec an import's source carries: `import:FORMAT:PATH`.
+pub fn spec_for(format: ImportFormat, path: &Path) -> String {
+    format!("import:{}:{}", format.name(), path.display())
+}
+
 /// Imports `path` in `format` (detected when `None`), handing every sample to `sink` in
 /// time order; returns what was read.
 pub fn import(
@@ -422,7 +427,7 @@ impl<'a> Output<'a> {
         }
         let rate_hz = self.axis.rate_hz().unwrap_or(0.0);
         let info = SourceInfo {
-            spec: format!("import:{}:{}", format.name(), self.path.display()),
+            spec: spec_for(format, self.path),
             description: format!(
                 "{} imported from {}: {}",
                 format.title(),

@@ -1,39 +1,39 @@
-//! A line-streaming logger on a serial port as a [`PowerSource`]: `ina:PORT[?baud=N]`.
+//! A line-streaming logger on a serial port as a [`PowerSource`]:
+//! `ina:PORT[?baud=N&profile=FILE]`.
+//!
+//! The meter profile (`profiles/meters/ina219.toml` unless `?profile=` names another)
+//! gives the baud rate, the connect and silence timeouts and the shortest poll interval;
+//! `?baud=` overrides the baud rate.
 //!
 //! Opening asks the logger for its header (one newline), then waits for two valid
-//! readings within [`CONNECT_TIMEOUT`] (an open port is not yet a logger) and, when no
+//! readings within the connect timeout (an open port is not yet a logger) and, when no
 //! header or comment came with them, [`HEADER_GRACE`] more for one; the readings give the
 //! logger's rate, and `# actprof emulator` labels the source emulated. Each poll drains
 //! what arrived and turns complete lines into samples stamped through the device clock
-//! (see [`super`]); a logger that prints no valid reading for [`SILENT_AFTER`] is
+//! (see [`super`]); a logger that prints no valid reading for the silence timeout is
 //! reported silent, a closed port as a disconnect.
 
 use std::time::{Duration, Instant};
 
-use super::LineReader;
+use super::{LineReader, LineStats};
+use crate::power::meters::profile::MeterProfile;
 use crate::power::meters::text::drain_input;
 use crate::power::meters::{ConnectStep, MeterError, Seen};
+use crate::power::source::EMULATED_PREFIX;
 use crate::power::{
     Clock, PowerError, PowerSample, PowerSource, Quantity, Resolution, SourceInfo, SourceSpec,
 };
 use crate::serial::{Link, open_port};
 
-/// Baud rate unless `?baud=` says otherwise (what the sketch in `firmware/ina-logger/`
-/// uses).
-pub const DEFAULT_BAUD: u32 = 115_200;
-
-/// Longest wait for the first two readings when opening.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The shipped profile used without `?profile=`.
+const DEFAULT_PROFILE: &str = "ina219.toml";
 
 /// After the first readings, how long to wait for a header or comment that identifies
 /// the logger.
 pub const HEADER_GRACE: Duration = Duration::from_millis(300);
 
-/// A logger without a valid reading for this long is reported silent.
-pub const SILENT_AFTER: Duration = Duration::from_secs(3);
-
 /// Options `ina:` takes.
-const OPTIONS: &[&str] = &["baud"];
+const OPTIONS: &[&str] = &["baud", "profile"];
 
 /// Most bytes taken in one poll, so a flood cannot stall the sampler.
 const MAX_BYTES_PER_POLL: usize = 1 << 18;
@@ -53,6 +53,7 @@ pub struct LineSource {
     rate_hz: f64,
     seen: Seen,
     last_reading_s: f64,
+    silence_timeout: Duration,
 }
 
 /// Opens `ina:PORT[?baud=N]` and waits for the logger (see the module doc).
@@ -64,15 +65,28 @@ pub fn open(
         spec: spec.to_string(),
         reason: "`ina` needs a serial port, e.g. `ina:/dev/ttyUSB0`".to_owned(),
     })?;
+    let profile = MeterProfile::for_spec(spec, DEFAULT_PROFILE, OPTIONS)?;
     let baud = spec
         .parsed_option::<u32>("baud", OPTIONS)?
-        .unwrap_or(DEFAULT_BAUD);
+        .unwrap_or(profile.baud);
     let link = open_port(port, baud)?;
-    Ok(Box::new(LineSource::connect(
-        spec.clone(),
-        link,
-        poll_interval,
-    )?))
+    let timing = Timing {
+        connect_timeout: Duration::from_millis(profile.connect_timeout_ms),
+        silence_timeout: Duration::from_millis(profile.silence_timeout_ms),
+        poll_interval: poll_interval.max(Duration::from_millis(profile.poll_interval_ms)),
+    };
+    Ok(Box::new(LineSource::connect(spec.clone(), link, timing)?))
+}
+
+/// How long a logger may take, and how often it is polled.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// Longest wait for the first two readings when opening.
+    pub connect_timeout: Duration,
+    /// A logger without a valid reading for this long is reported silent.
+    pub silence_timeout: Duration,
+    /// Time between two polls.
+    pub poll_interval: Duration,
 }
 
 impl LineSource {
@@ -80,18 +94,33 @@ impl LineSource {
     pub fn connect(
         spec: SourceSpec,
         mut link: Box<dyn Link>,
-        poll_interval: Duration,
+        timing: Timing,
     ) -> Result<LineSource, PowerError> {
         let started = Instant::now();
         let mut seen = Seen::default();
-        let not_connected =
-            |step: ConnectStep, seen: Seen, link: &dyn Link| MeterError::NotConnected {
+        let not_connected = |step: ConnectStep, seen: Seen, link: &dyn Link, stats: LineStats| {
+            let hint = (stats.dropped > 0 || stats.banners + stats.headers > 0).then(|| {
+                format!(
+                    "{} readings, {} lines dropped ({} garbage, {} malformed, {} over-long), \
+                     {} headers, {} banners; is the baud rate right?",
+                    stats.readings,
+                    stats.dropped,
+                    stats.not_text,
+                    stats.malformed,
+                    stats.overlong,
+                    stats.headers,
+                    stats.banners
+                )
+            });
+            MeterError::NotConnected {
                 meter: METER,
                 step,
                 waited_s: started.elapsed().as_secs_f64(),
                 seen,
+                hint,
                 port: link.name().to_owned(),
-            };
+            }
+        };
         // Any line asks the sketch (and the emulator) to print its header again.
         link.write_all(b"\n")?;
         let mut reader = LineReader::new();
@@ -105,8 +134,8 @@ impl LineSource {
             if times.len() >= 2 && (identified || grace_over) {
                 break;
             }
-            if started.elapsed() >= CONNECT_TIMEOUT + HEADER_GRACE
-                || (times.len() < 2 && started.elapsed() >= CONNECT_TIMEOUT)
+            if started.elapsed() >= timing.connect_timeout + HEADER_GRACE
+                || (times.len() < 2 && started.elapsed() >= timing.connect_timeout)
             {
                 let step = if seen.bytes == 0 {
                     ConnectStep::Reply
@@ -115,7 +144,7 @@ impl LineSource {
                 };
                 seen.frames = stats.readings;
                 seen.rejected = stats.dropped;
-                return Err(not_connected(step, seen, link.as_ref()).into());
+                return Err(not_connected(step, seen, link.as_ref(), stats).into());
             }
             let count = link.read_some(&mut buf, CONNECT_READ)?;
             seen.received(&buf[..count]);
@@ -138,10 +167,11 @@ impl LineSource {
             spec,
             link,
             reader,
-            poll_interval,
+            poll_interval: timing.poll_interval,
             rate_hz,
             seen,
             last_reading_s: 0.0,
+            silence_timeout: timing.silence_timeout,
         })
     }
 
@@ -164,7 +194,11 @@ impl LineSource {
 impl PowerSource for LineSource {
     fn info(&self) -> SourceInfo {
         let stats = self.reader.stats();
-        let label = if stats.emulator { "EMULATED " } else { "" };
+        let label = if stats.emulator {
+            format!("{EMULATED_PREFIX} ")
+        } else {
+            String::new()
+        };
         SourceInfo {
             spec: self.spec.to_string(),
             description: format!(
@@ -208,7 +242,7 @@ impl PowerSource for LineSource {
         let now_s = clock.now_s();
         if !samples.is_empty() {
             self.last_reading_s = now_s;
-        } else if now_s - self.last_reading_s > SILENT_AFTER.as_secs_f64() {
+        } else if now_s - self.last_reading_s > self.silence_timeout.as_secs_f64() {
             return Err(self.silent(now_s - self.last_reading_s));
         }
         Ok(samples)

@@ -1,110 +1,96 @@
 //! A SCPI instrument polled over a serial port as a [`PowerSource`]:
 //! `scpi:PORT[?baud=N&curr=CMD&volt=CMD&eol=lf|crlf&timeout=D&profile=FILE]`.
 //!
-//! Opening sends `*IDN?` and needs its four-field reply within [`IDN_TIMEOUT`], then one
+//! Opening sends `*IDN?` and needs its four-field reply within the profile's connect
+//! timeout, then one
 //! valid current and voltage reading: an open port is not yet an instrument, and the
 //! error says which step failed. Every poll sends the current query, then the voltage
 //! query, each after dropping stale input, and stamps the sample at the middle of the
 //! exchange on the session clock. A reply that is not a number is dropped and counted,
 //! never turned into a sample; a query without a reply within the timeout is counted,
-//! and an instrument that answers nothing valid for [`SILENT_AFTER`] is reported silent.
+//! and an instrument that answers nothing valid for the profile's silence timeout is
+//! reported silent.
 //! The `EMU` manufacturer of actprof's emulator labels the source emulated.
 //!
 //! # Configuration
 //!
-//! A meter profile (`profile=profiles/meters/scpi-generic.toml`) gives the defaults of
-//! an instrument; the spec's options override it:
-//!
-//! ```toml
-//! [scpi]
-//! baud = 9600
-//! current_query = "MEAS:CURR?"
-//! voltage_query = "MEAS:VOLT?"
-//! line_ending = "lf"        # or "crlf"
-//! timeout_ms = 500
-//! ```
+//! The meter profile (`profiles/meters/scpi.toml`, or `?profile=FILE`) gives the baud
+//! rate, the timeouts and the `[scpi]` commands (`identify`, `current`, `voltage`,
+//! `terminator`); the spec's options override them: `baud=`, `curr=`, `volt=`,
+//! `eol=lf|crlf`, `timeout=` (reply timeout, e.g. `250ms`). The profile's
+//! `poll_interval_ms` is the shortest time between two readings; a longer `--interval`
+//! slows them down.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-
 use super::{
-    DEFAULT_CURRENT_QUERY, DEFAULT_VOLTAGE_QUERY, IDN_QUERY, Identity, LineEnding, MAX_LINE_LEN,
-    ReplyError, encode_command, parse_identity, parse_number,
+    Identity, LineEnding, MAX_LINE_LEN, ReplyError, encode_command, parse_identity, parse_number,
 };
 use crate::harness::plan::parse_duration;
+use crate::power::meters::profile::MeterProfile;
 use crate::power::meters::text::{Framed, LineFramer, drain_input, printed_step};
 use crate::power::meters::{ConnectStep, MeterError, Seen};
+use crate::power::source::EMULATED_PREFIX;
 use crate::power::{
     Clock, PowerError, PowerSample, PowerSource, Quantity, Resolution, SourceInfo, SourceSpec,
 };
 use crate::serial::{Link, SerialError, open_port};
 
-/// Baud rate unless the profile or `?baud=` says otherwise (common for RS-232 bench
-/// supplies; USB instruments ignore it).
-pub const DEFAULT_BAUD: u32 = 9600;
-
-/// Reply timeout of one query unless configured.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
-
-/// How long `*IDN?` may take when opening.
-pub const IDN_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// An instrument without a valid reading for this long is reported silent.
-pub const SILENT_AFTER: Duration = Duration::from_secs(3);
-
 /// Options `scpi:` takes.
 const OPTIONS: &[&str] = &["baud", "curr", "volt", "eol", "timeout", "profile"];
+
+/// The shipped profile used without `?profile=`.
+const DEFAULT_PROFILE: &str = "scpi.toml";
 
 /// The name in messages.
 const METER: &str = "SCPI instrument";
 
-/// How an instrument is spoken to.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+/// How an instrument is spoken to: the profile, overridden by the spec's options.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScpiConfig {
     /// Baud rate.
     pub baud: u32,
+    /// Identification query.
+    pub identify: String,
     /// Query answering the current in A.
     pub current_query: String,
     /// Query answering the voltage in V.
     pub voltage_query: String,
-    /// `lf` or `crlf`.
-    pub line_ending: String,
-    /// Reply timeout of one query, in ms.
-    pub timeout_ms: u64,
-}
-
-impl Default for ScpiConfig {
-    fn default() -> ScpiConfig {
-        ScpiConfig {
-            baud: DEFAULT_BAUD,
-            current_query: DEFAULT_CURRENT_QUERY.to_owned(),
-            voltage_query: DEFAULT_VOLTAGE_QUERY.to_owned(),
-            line_ending: "lf".to_owned(),
-            timeout_ms: DEFAULT_TIMEOUT.as_millis() as u64,
-        }
-    }
-}
-
-/// A meter profile file: the `[scpi]` table.
-#[derive(Debug, Deserialize)]
-struct Profile {
-    #[serde(default)]
-    scpi: ScpiConfig,
+    /// Command terminator.
+    pub line_ending: LineEnding,
+    /// Reply timeout of one query.
+    pub timeout: Duration,
+    /// How long the first `*IDN?` and reading may take.
+    pub connect_timeout: Duration,
+    /// How long without a valid reading before the instrument counts as gone.
+    pub silence_timeout: Duration,
+    /// Shortest time between two readings.
+    pub min_interval: Duration,
 }
 
 impl ScpiConfig {
-    /// The configuration a spec names: its profile (if any), then its options.
+    /// The configuration a spec names: its meter profile, then its options.
     pub fn from_spec(spec: &SourceSpec) -> Result<ScpiConfig, PowerError> {
         let bad = |reason: String| PowerError::BadSpec {
             spec: spec.to_string(),
             reason,
         };
-        let mut config = match spec.option("profile", OPTIONS)? {
-            Some(path) => read_profile(Path::new(path)).map_err(&bad)?,
-            None => ScpiConfig::default(),
+        let profile = MeterProfile::for_spec(spec, DEFAULT_PROFILE, OPTIONS)?;
+        let commands = profile
+            .scpi
+            .clone()
+            .ok_or_else(|| bad("the meter profile has no [scpi] table of commands".to_owned()))?;
+        let ms = Duration::from_millis;
+        let mut config = ScpiConfig {
+            baud: profile.baud,
+            identify: commands.identify,
+            current_query: commands.current,
+            voltage_query: commands.voltage,
+            line_ending: terminator(&commands.terminator).map_err(&bad)?,
+            timeout: ms(profile.reply_timeout_ms),
+            connect_timeout: ms(profile.connect_timeout_ms),
+            silence_timeout: ms(profile.silence_timeout_ms),
+            min_interval: ms(profile.poll_interval_ms),
         };
         if let Some(baud) = spec.parsed_option::<u32>("baud", OPTIONS)? {
             config.baud = baud;
@@ -116,44 +102,40 @@ impl ScpiConfig {
             config.voltage_query = query.to_owned();
         }
         if let Some(eol) = spec.option("eol", OPTIONS)? {
-            config.line_ending = eol.to_owned();
+            config.line_ending = match eol.to_ascii_lowercase().as_str() {
+                "lf" => LineEnding::Lf,
+                "crlf" => LineEnding::CrLf,
+                other => return Err(bad(format!("`eol={other}` is neither `lf` nor `crlf`"))),
+            };
         }
         if let Some(text) = spec.option("timeout", OPTIONS)? {
-            let timeout = parse_duration(text).map_err(|err| bad(err.to_string()))?;
-            config.timeout_ms = timeout.as_millis() as u64;
+            config.timeout = parse_duration(text).map_err(|err| bad(err.to_string()))?;
         }
-        config.line_ending().map_err(&bad)?;
-        if config.timeout_ms == 0 {
+        if config.timeout.is_zero() {
             return Err(bad("the reply timeout must be longer than zero".to_owned()));
         }
-        for query in [&config.current_query, &config.voltage_query] {
+        for query in [
+            &config.identify,
+            &config.current_query,
+            &config.voltage_query,
+        ] {
             if query.trim().is_empty() || query.contains(['\n', '\r']) {
                 return Err(bad(format!("`{query}` is not a SCPI query")));
             }
         }
         Ok(config)
     }
-
-    /// The line ending as a value.
-    pub fn line_ending(&self) -> Result<LineEnding, String> {
-        match self.line_ending.to_ascii_lowercase().as_str() {
-            "lf" => Ok(LineEnding::Lf),
-            "crlf" => Ok(LineEnding::CrLf),
-            other => Err(format!("line ending `{other}` is neither `lf` nor `crlf`")),
-        }
-    }
-
-    fn timeout(&self) -> Duration {
-        Duration::from_millis(self.timeout_ms)
-    }
 }
 
-fn read_profile(path: &Path) -> Result<ScpiConfig, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| format!("cannot read the meter profile ({err}): {}", path.display()))?;
-    let profile: Profile = toml::from_str(&text)
-        .map_err(|err| format!("invalid meter profile ({err}): {}", path.display()))?;
-    Ok(profile.scpi)
+/// The line ending a profile's `terminator` names.
+fn terminator(text: &str) -> Result<LineEnding, String> {
+    match text {
+        "\n" => Ok(LineEnding::Lf),
+        "\r\n" => Ok(LineEnding::CrLf),
+        other => Err(format!(
+            "terminator {other:?} in the meter profile is neither \"\\n\" nor \"\\r\\n\""
+        )),
+    }
 }
 
 /// What one query gave.
@@ -208,10 +190,8 @@ impl ScpiSource {
         link: Box<dyn Link>,
         poll_interval: Duration,
     ) -> Result<ScpiSource, PowerError> {
-        let ending = config.line_ending().map_err(|reason| PowerError::BadSpec {
-            spec: spec.to_string(),
-            reason,
-        })?;
+        let ending = config.line_ending;
+        let config_interval = config.min_interval;
         let started = Instant::now();
         let mut source = ScpiSource {
             spec,
@@ -225,33 +205,42 @@ impl ScpiSource {
                 serial: String::new(),
                 firmware: String::new(),
             },
-            poll_interval,
+            poll_interval: poll_interval.max(config_interval),
             seen: Seen::default(),
             step_w: None,
             timeouts: 0,
             last_valid_s: 0.0,
         };
-        let failed = |source: &ScpiSource, step: ConnectStep| MeterError::NotConnected {
-            meter: METER,
-            step,
-            waited_s: started.elapsed().as_secs_f64(),
-            seen: source.seen.clone(),
-            port: source.link.name().to_owned(),
+        let failed = |source: &ScpiSource, step: ConnectStep, hint: Option<String>| {
+            MeterError::NotConnected {
+                meter: METER,
+                step,
+                waited_s: started.elapsed().as_secs_f64(),
+                seen: source.seen.clone(),
+                hint,
+                port: source.link.name().to_owned(),
+            }
         };
-        let reply = source.query(IDN_QUERY, IDN_TIMEOUT)?;
+        let identify = source.config.identify.clone();
+        let reply = source.query(&identify, source.config.connect_timeout)?;
         let Some(line) = reply else {
-            return Err(failed(&source, ConnectStep::Reply).into());
+            let hint = format!("no reply to `{identify}`");
+            return Err(failed(&source, ConnectStep::Reply, Some(hint)).into());
         };
         source.identity = match parse_identity(&line) {
             Ok(identity) => identity,
             Err(err) => {
-                tracing::debug!("{err}");
-                return Err(failed(&source, ConnectStep::Frame).into());
+                return Err(failed(&source, ConnectStep::Frame, Some(err.to_string())).into());
             }
         };
         tracing::debug!("{} on {}", source.identity, source.link.name());
         if source.reading()?.is_none() {
-            return Err(failed(&source, ConnectStep::Frame).into());
+            let hint = format!(
+                "{} answered `{identify}`, but `{}` and `{}` gave no number (set the queries \
+                 with ?curr= and ?volt=)",
+                source.identity, source.config.current_query, source.config.voltage_query
+            );
+            return Err(failed(&source, ConnectStep::Frame, Some(hint)).into());
         }
         source.seen.frames = 1;
         Ok(source)
@@ -287,7 +276,7 @@ impl ScpiSource {
 
     /// Asks `command` and reads the number it answers.
     fn number(&mut self, command: &str) -> Result<Answer, SerialError> {
-        let timeout = self.config.timeout();
+        let timeout = self.config.timeout;
         let Some(line) = self.query(command, timeout)? else {
             return Ok(Answer::Timeout);
         };
@@ -340,9 +329,9 @@ impl ScpiSource {
 impl PowerSource for ScpiSource {
     fn info(&self) -> SourceInfo {
         let label = if self.identity.is_emulator() {
-            "EMULATED "
+            format!("{EMULATED_PREFIX} ")
         } else {
-            ""
+            String::new()
         };
         SourceInfo {
             spec: self.spec.to_string(),
@@ -377,7 +366,7 @@ impl PowerSource for ScpiSource {
         let after_s = clock.now_s();
         let Some((current_a, voltage_v)) = reading else {
             let quiet_s = after_s - self.last_valid_s;
-            if quiet_s > SILENT_AFTER.as_secs_f64() {
+            if quiet_s > self.config.silence_timeout.as_secs_f64() {
                 return Err(MeterError::Silent {
                     meter: METER,
                     waited_s: quiet_s,
@@ -422,7 +411,10 @@ mod tests {
         let profile = dir.path().join("dmm.toml");
         std::fs::write(
             &profile,
-            "[scpi]\nbaud = 115200\ncurrent_query = \"MEAS:CURR:DC?\"\nline_ending = \"crlf\"\n",
+            "meter = \"scpi\"\ndescription = \"a DMM\"\nbaud = 115200\n\
+             poll_interval_ms = 100\nreply_timeout_ms = 800\nsilence_timeout_ms = 5000\n\
+             connect_timeout_ms = 2000\n[scpi]\nidentify = \"*IDN?\"\n\
+             current = \"MEAS:CURR:DC?\"\nvoltage = \"MEAS:VOLT?\"\nterminator = \"\\r\\n\"\n",
         )
         .expect("write");
         let spec: SourceSpec = format!(
@@ -435,14 +427,17 @@ mod tests {
         assert_eq!(config.baud, 115_200);
         assert_eq!(config.current_query, "MEAS:CURR:DC?");
         assert_eq!(config.voltage_query, "MEAS:VOLT:DC?");
-        assert_eq!(config.line_ending(), Ok(LineEnding::CrLf));
-        assert_eq!(config.timeout_ms, 250);
+        assert_eq!(config.line_ending, LineEnding::CrLf);
+        assert_eq!(config.timeout, Duration::from_millis(250));
+        assert_eq!(config.silence_timeout, Duration::from_secs(5));
 
+        // The shipped profile: the documented defaults.
         let plain: SourceSpec = "scpi:/dev/ttyUSB0".parse().expect("parses");
-        assert_eq!(
-            ScpiConfig::from_spec(&plain).expect("config"),
-            ScpiConfig::default()
-        );
+        let config = ScpiConfig::from_spec(&plain).expect("config");
+        assert_eq!(config.identify, "*IDN?");
+        assert_eq!(config.current_query, super::super::DEFAULT_CURRENT_QUERY);
+        assert_eq!(config.voltage_query, super::super::DEFAULT_VOLTAGE_QUERY);
+        assert_eq!(config.line_ending, LineEnding::Lf);
         for bad in [
             "scpi:/dev/x?eol=cr",
             "scpi:/dev/x?speed=1",
