@@ -29,7 +29,8 @@ const REPLUG_PAUSE: Duration = Duration::from_millis(300);
 /// `actprof emulate`.
 #[derive(Clone, Debug, Args)]
 pub struct EmulateArgs {
-    /// The meter to emulate: um24c, um25c, um34c or tc66c.
+    /// The meter to emulate: um24c, um25c, um34c, tc66c, scpi (a bench supply) or ina
+    /// (an INA219 line logger).
     #[arg(value_name = "KIND")]
     pub kind: String,
 
@@ -83,7 +84,7 @@ pub fn emulator_for(kind: SourceKind) -> Option<EmulatorFn> {
 pub fn run(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
     let Some(kind) = SourceKind::from_name(&args.kind).filter(|kind| kind.is_serial_meter()) else {
         bail!(
-            "`{}` is not a meter; emulate one of: um24c, um25c, um34c, tc66c",
+            "`{}` is not a meter; emulate one of: um24c, um25c, um34c, tc66c, scpi, ina",
             args.kind
         );
     };

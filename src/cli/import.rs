@@ -154,13 +154,13 @@ fn write_row(out: &mut csv::Writer<File>, sample: &PowerSample, label: &str) -> 
     .map_err(io::Error::other)
 }
 
-/// Six decimals, or four significant digits in scientific notation below 0.001 (a PPK2
-/// export of a few ms holds µJ).
-fn number(value: f64) -> String {
+/// `decimals` decimals, or four significant digits in scientific notation below 0.001
+/// (a PPK2 export of a few ms lasts µs and holds µJ).
+fn number(value: f64, decimals: usize) -> String {
     if value != 0.0 && value.abs() < 1e-3 {
         format!("{value:.4e}")
     } else {
-        format!("{value:.6}")
+        format!("{value:.decimals$}")
     }
 }
 
@@ -191,7 +191,7 @@ fn print_summary(
         stdout,
         "samples:    {} over {} s ({:.1} Hz{})",
         summary.samples,
-        number(end_s - start_s),
+        number(end_s - start_s, 3),
         info.rate_hz,
         if info.coarse { ", coarse" } else { "" }
     )?;
@@ -216,12 +216,12 @@ fn print_summary(
     } else {
         "integrated over power"
     };
-    writeln!(stdout, "energy:     {} J ({method})", number(energy_j))?;
+    writeln!(stdout, "energy:     {} J ({method})", number(energy_j, 6))?;
     if end_s > start_s {
         writeln!(
             stdout,
             "mean power: {} W",
-            number(energy_j / (end_s - start_s))
+            number(energy_j / (end_s - start_s), 6)
         )?;
     }
     if let Some(out) = out {

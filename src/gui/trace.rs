@@ -246,8 +246,8 @@ fn import_notice(summary: &ImportSummary) -> String {
     }
     if let Some(jump) = summary.time_jumps.first() {
         notice.push_str(&format!(
-            "; time went back {} times, first at line {} ({} s to {} s), later rows placed \
-             after the last sample",
+            "; {} backward time jumps, the first at line {} ({} s to {} s), later rows \
+             placed after the last sample",
             summary.time_jump_count, jump.line, jump.from_s, jump.to_s
         ));
     }

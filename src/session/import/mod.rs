@@ -183,8 +183,8 @@ pub enum ImportError {
 
     /// A current-only format and no voltage given.
     #[error(
-        "{format} files record current only; give the supply voltage (the VDD the DUT ran \
-         at) with --voltage V to get power: {}",
+        "{format} files record current only; give the supply voltage the DUT ran at \
+         (--voltage V, or the supply voltage field in the Power tab) to get power: {}",
         path.display()
     )]
     NeedsVoltage { format: ImportFormat, path: PathBuf },
