@@ -31,9 +31,10 @@ pub struct RecordArgs {
     /// coarse), or a USB meter on a serial port: `um24c:PORT`, `um25c:PORT`,
     /// `um34c:PORT` (options `?group=N`, `?baud=N`, `?profile=FILE`), `tc66c:PORT`, an
     /// SCPI instrument `scpi:PORT` (options `?curr=QUERY`, `?volt=QUERY`, `?eol=crlf`,
-    /// `?timeout=D`, `?baud=N`, `?profile=FILE`) or a line logger `ina:PORT` (`?baud=N`). A
-    /// meter that disconnects is reopened and the gap is marked in the session. For testing and diagnosis, the environment variables
-    /// ACTPROF_POWERCAP_ROOT and ACTPROF_POWER_SUPPLY_ROOT move the sysfs trees read.
+    /// `?timeout=D`, `?baud=N`, `?profile=FILE`) or a line logger `ina:PORT` (`?baud=N`).
+    /// A meter that disconnects is reopened and the gap is marked in the session. For
+    /// testing and diagnosis, the environment variables ACTPROF_POWERCAP_ROOT and
+    /// ACTPROF_POWER_SUPPLY_ROOT move the sysfs trees read.
     #[arg(long = "power", value_name = "SOURCE", value_parser = source_arg)]
     pub source: SourceSpec,
 
