@@ -126,3 +126,39 @@ fn an_instrument_that_falls_silent_is_reported() {
     assert!(stderr.contains("stopped answering"), "{stderr}");
     assert!(stderr.contains(&emulator.port), "{stderr}");
 }
+
+#[test]
+fn a_replugged_scpi_resumes_into_the_same_session_with_the_gap_marked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Like a udev by-id name: the link follows the emulator to its new pty.
+    let link = dir.path().join("tty-scpi");
+    let link_text = link.display().to_string();
+    let _emulator = Emulator::start_with(
+        "scpi",
+        "const:0.5W",
+        "disconnect-after=1500ms,replug",
+        &["--link", &link_text],
+    );
+    let (output, trace) = record(dir.path(), &format!("scpi:{link_text}"), "4s");
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("reconnect:  disconnected, no sample from"),
+        "{stdout}"
+    );
+    let rows = read_trace(&trace);
+    let (first, last) = (rows[0].t_s, rows[rows.len() - 1].t_s);
+    // Samples on both sides of the first disconnect (about 1.5 s after the emulator
+    // started), all of the waveform.
+    assert!(first < 1.0 && last > 2.0, "from {first} s to {last} s");
+    assert!(
+        rows.iter().all(|row| close(row.power_w, 0.5)),
+        "{:?}",
+        rows.first()
+    );
+    let widest = rows
+        .windows(2)
+        .map(|w| w[1].t_s - w[0].t_s)
+        .fold(0.0, f64::max);
+    assert!(widest > 0.3, "no gap in the trace: widest step {widest} s");
+}

@@ -6,7 +6,7 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::OnceLock;
 
 /// The binary under test, copied once per test process: the build directory is shared,
@@ -43,6 +43,8 @@ pub fn actprof(data_home: &Path) -> Command {
 /// A running `actprof emulate`, killed when dropped.
 pub struct Emulator {
     child: Child,
+    /// Kept open: the emulator prints a new path on every replug.
+    _stdout: BufReader<ChildStdout>,
     /// The pty's slave path, as the emulator printed it.
     pub port: String,
 }
@@ -51,21 +53,31 @@ impl Emulator {
     /// Starts `actprof emulate KIND --waveform WAVEFORM --fault FAULTS` and waits for its
     /// port path.
     pub fn start(kind: &str, waveform: &str, faults: &str) -> Emulator {
+        Emulator::start_with(kind, waveform, faults, &[])
+    }
+
+    /// Like [`start`](Emulator::start), with more arguments (e.g. `--link PATH`).
+    pub fn start_with(kind: &str, waveform: &str, faults: &str, more: &[&str]) -> Emulator {
         let mut child = Command::new(binary())
             .args(["emulate", kind, "--waveform", waveform, "--fault", faults])
+            .args(more)
             .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("the emulator starts");
-        let stdout = child.stdout.take().expect("stdout");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut port = String::new();
-        BufReader::new(stdout)
+        stdout
             .read_line(&mut port)
             .expect("the emulator prints its port");
         let port = port.trim().to_owned();
         assert!(port.starts_with("/dev/"), "port `{port}`");
-        Emulator { child, port }
+        Emulator {
+            child,
+            _stdout: stdout,
+            port,
+        }
     }
 }
 

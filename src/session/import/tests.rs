@@ -224,3 +224,26 @@ fn printed_steps_follow_the_digits() {
     }
     assert_eq!(printed_step("1e"), None);
 }
+
+#[test]
+fn samples_stream_out_as_rows_are_read() {
+    // The sink sees each sample before the next row is read: failing at the third stops
+    // the import there, naming the file.
+    let options = ImportOptions {
+        voltage_v: Some(3.0),
+        max_samples: None,
+    };
+    let mut seen = 0;
+    let err = import(&fixture("ppk2.csv"), None, &options, &mut |_| {
+        seen += 1;
+        if seen == 3 {
+            Err(std::io::Error::other("disk full"))
+        } else {
+            Ok(())
+        }
+    })
+    .expect_err("stopped");
+    assert_eq!(seen, 3);
+    assert!(matches!(err, ImportError::Write { .. }), "{err:?}");
+    assert!(err.to_string().ends_with("ppk2.csv"), "{err}");
+}
