@@ -120,9 +120,10 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
     };
     let summary = import::import(&args.file, Some(format), &options, &mut |sample| {
         totals.add(sample);
-        match out.as_mut() {
-            Some(out) => write_row(out, &sample, &label),
-            None => Ok(()),
+        match (out.as_mut(), &args.out) {
+            (Some(out), Some(path)) => write_row(out, &sample, &label)
+                .map_err(|err| io::Error::other(format!("{err}: {}", path.display()))),
+            _ => Ok(()),
         }
     })?;
     if let (Some(mut out), Some(path)) = (out, &args.out) {

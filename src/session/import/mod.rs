@@ -231,7 +231,7 @@ pub enum ImportError {
     },
 
     /// The consumer of the samples failed (e.g. writing the output file).
-    #[error("cannot write the imported samples to {}", path.display())]
+    #[error("cannot pass on the samples imported from {}", path.display())]
     Write {
         path: PathBuf,
         #[source]
