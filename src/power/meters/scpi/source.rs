@@ -403,7 +403,121 @@ impl PowerSource for ScpiSource {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+
     use super::*;
+
+    /// An instrument double: replies by command from a script, and input the test can
+    /// add to between polls (stale bytes, junk).
+    struct ScriptedLink {
+        input: Arc<Mutex<VecDeque<u8>>>,
+        replies: Vec<(&'static str, Vec<Vec<u8>>)>,
+    }
+
+    impl Link for ScriptedLink {
+        fn name(&self) -> &str {
+            "/dev/scripted"
+        }
+
+        fn write_all(&mut self, bytes: &[u8]) -> Result<(), SerialError> {
+            let command = String::from_utf8_lossy(bytes).trim().to_owned();
+            if let Some((_, replies)) = self.replies.iter_mut().find(|(c, _)| *c == command)
+                && !replies.is_empty()
+            {
+                let reply = replies.remove(0);
+                self.input.lock().expect("lock").extend(reply);
+            }
+            Ok(())
+        }
+
+        fn read_some(&mut self, buf: &mut [u8], _: Duration) -> Result<usize, SerialError> {
+            let mut input = self.input.lock().expect("lock");
+            let count = buf.len().min(input.len());
+            for (slot, byte) in buf.iter_mut().zip(input.drain(..count)) {
+                *slot = byte;
+            }
+            Ok(count)
+        }
+
+        fn discard_input(&mut self) -> Result<(), SerialError> {
+            self.input.lock().expect("lock").clear();
+            Ok(())
+        }
+    }
+
+    struct FixedClock(f64);
+
+    impl Clock for FixedClock {
+        fn now_s(&self) -> f64 {
+            self.0
+        }
+    }
+
+    fn scripted(curr: &[&[u8]], volt: &[&[u8]]) -> (ScpiSource, Arc<Mutex<VecDeque<u8>>>) {
+        let input = Arc::new(Mutex::new(VecDeque::new()));
+        let link = ScriptedLink {
+            input: Arc::clone(&input),
+            replies: vec![
+                ("*IDN?", vec![b"EMU,PSU-1,0,1.0\n".to_vec()]),
+                ("MEAS:CURR?", curr.iter().map(|r| r.to_vec()).collect()),
+                ("MEAS:VOLT?", volt.iter().map(|r| r.to_vec()).collect()),
+            ],
+        };
+        let spec: SourceSpec = "scpi:/dev/scripted?timeout=20ms".parse().expect("spec");
+        let config = ScpiConfig::from_spec(&spec).expect("config");
+        let source = ScpiSource::connect(spec, config, Box::new(link), Duration::from_millis(50))
+            .expect("connects");
+        (source, input)
+    }
+
+    #[test]
+    fn stale_input_is_never_read_as_the_next_reply() {
+        let (mut source, input) = scripted(
+            &[b"0.1\n", b"1.2345E-02\r\n", b"\xaa\xd50.2\n", b"0.3\n"],
+            &[b"5.0\n", b"5.0\n", b"5.0\n"],
+        );
+        assert!(
+            source
+                .info()
+                .description
+                .starts_with("EMULATED SCPI EMU PSU-1")
+        );
+        let clock = FixedClock(1.0);
+        source.start(&clock).expect("starts");
+
+        // A late reply left in the input before the poll is dropped, not taken for the
+        // current.
+        input.lock().expect("lock").extend(b"9.99\n".iter());
+        let samples = source.poll(&clock).expect("polls");
+        assert_eq!(samples.len(), 1);
+        assert_eq!(samples[0].current_a, Some(0.012345));
+        assert_eq!(samples[0].voltage_v, Some(5.0));
+        assert!((samples[0].power_w - 0.061725).abs() < 1e-12);
+        assert_eq!(samples[0].t_s, 1.0);
+
+        // A reply with garbage in front is rejected: no sample.
+        assert!(source.poll(&clock).expect("polls").is_empty());
+        assert_eq!(source.seen.rejected, 1);
+
+        // The next poll reads again.
+        let samples = source.poll(&clock).expect("polls");
+        assert_eq!(samples[0].current_a, Some(0.3));
+    }
+
+    #[test]
+    fn unanswered_queries_give_no_sample_then_a_silence_error() {
+        let (mut source, _) = scripted(&[b"0.1\n"], &[b"5.0\n"]);
+        source.start(&FixedClock(0.0)).expect("starts");
+        // The script is used up: nothing answers any more.
+        assert!(source.poll(&FixedClock(1.0)).expect("quiet").is_empty());
+        assert_eq!(source.timeouts, 1);
+        let err = source.poll(&FixedClock(3.5)).expect_err("silent");
+        assert!(err.is_disconnect(), "{err}");
+        let message = err.to_string();
+        assert!(message.contains("stopped answering"), "{message}");
+        assert!(message.ends_with("/dev/scripted"), "{message}");
+    }
 
     #[test]
     fn commands_come_from_the_profile_and_the_spec_options() {
