@@ -150,8 +150,8 @@ fn collect(
     if let Some(err) = failure.or_else(|| collected.down.take()) {
         journal.flush()?;
         return Err(anyhow::Error::new(err).context(format!(
-            "the power source failed after {} samples; they are kept in {}",
-            collected.samples.len(),
+            "the power source failed after {}; they are kept in {}",
+            samples_text(collected.samples.len()),
             journal.dir().display()
         )));
     }
@@ -171,9 +171,8 @@ fn take(
         }
         SamplerEvent::Disconnected { at_s, error } => {
             eprintln!(
-                "warning: at {at_s:.3} s, after {} samples: {error}; reconnecting (the \
-                 samples so far are kept)",
-                collected.samples.len()
+                "warning: at {at_s:.3} s: {error}; reconnecting (kept so far: {})",
+                samples_text(collected.samples.len())
             );
             collected.down = Some(error);
         }
@@ -189,6 +188,15 @@ fn take(
         SamplerEvent::Failed(err) => return Ok(Some(err)),
     }
     Ok(None)
+}
+
+/// `1 sample`, `2 samples`.
+fn samples_text(count: usize) -> String {
+    if count == 1 {
+        "1 sample".to_owned()
+    } else {
+        format!("{count} samples")
+    }
 }
 
 fn progress_bar(duration: Duration) -> ProgressBar {

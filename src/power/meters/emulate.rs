@@ -19,9 +19,9 @@
 //! `drop-samples` (some replies or samples are left out), `bad-checksum` (some frames
 //! are sent with a wrong trailer or checksum), `silent-after=D` (stop answering after D),
 //! `disconnect-after=D` (close the port after D) and `replug` (with `disconnect-after`:
-//! come back on a fresh pty after every disconnect instead of exiting). Line loggers
-//! (`ina`) also take `partial-line`, `crlf`, `missing-field`, `reset-after=D` and `wrap`.
-//! Each emulator documents how often its faults fire.
+//! come back once on a fresh pty instead of exiting). Line loggers (`ina`) also take
+//! `partial-line`, `crlf`, `missing-field`, `reset-after=D` and `wrap`. Each emulator
+//! documents how often its faults fire.
 
 use std::fmt;
 use std::path::Path;
@@ -273,7 +273,7 @@ pub struct Faults {
     pub silent_after: Option<Duration>,
     /// Close the port this long after start.
     pub disconnect_after: Option<Duration>,
-    /// After a disconnect, come back on a fresh pty instead of exiting.
+    /// After the disconnect, come back once on a fresh pty instead of exiting.
     pub replug: bool,
     /// Line loggers: start in the middle of a line, as when the port is opened while the
     /// logger is already streaming.
@@ -378,7 +378,7 @@ pub struct EmulatorOptions {
     pub waveform: Waveform,
     /// The faults it injects.
     pub faults: Faults,
-    /// Seed of its random choices (fault timing, chunk sizes).
+    /// Seed of its random choices (garbage bytes, chunk sizes and pauses).
     pub seed: u64,
     /// Delay between a request and its reply; `None` = the model's own default.
     pub reply_delay: Option<Duration>,
