@@ -23,7 +23,7 @@ use crate::power::source::EMULATED_PREFIX;
 use crate::power::{
     Clock, PowerError, PowerSample, PowerSource, Quantity, Resolution, SourceInfo, SourceSpec,
 };
-use crate::serial::{Link, open_port};
+use crate::serial::{Link, SerialError, open_port};
 
 /// The shipped profile used without `?profile=`.
 const DEFAULT_PROFILE: &str = "ina219.toml";
@@ -143,7 +143,7 @@ impl LineSource {
                     ConnectStep::Frame
                 };
                 seen.frames = stats.readings;
-                seen.rejected = stats.dropped;
+                seen.rejected = stats.not_text + stats.malformed + stats.overlong;
                 return Err(not_connected(step, seen, link.as_ref(), stats).into());
             }
             let count = link.read_some(&mut buf, CONNECT_READ)?;
@@ -175,11 +175,35 @@ impl LineSource {
         })
     }
 
-    fn silent(&self, waited_s: f64) -> PowerError {
+    /// What the logger had sent, for messages.
+    fn seen_now(&self) -> Seen {
         let stats = self.reader.stats();
         let mut seen = self.seen.clone();
         seen.frames = stats.readings;
-        seen.rejected = stats.dropped;
+        // Lines that failed the format; the first line after opening is not counted.
+        seen.rejected = stats.not_text + stats.malformed + stats.overlong;
+        seen
+    }
+
+    /// A closed port, told with what the logger had sent before.
+    fn explain(&self, err: SerialError) -> PowerError {
+        match err {
+            SerialError::Disconnected { what, port } => {
+                let seen = self.seen_now();
+                MeterError::Disconnected {
+                    meter: METER,
+                    what,
+                    seen,
+                    port,
+                }
+                .into()
+            }
+            other => other.into(),
+        }
+    }
+
+    fn silent(&self, waited_s: f64) -> PowerError {
+        let seen = self.seen_now();
         MeterError::Silent {
             meter: METER,
             waited_s,
@@ -231,7 +255,10 @@ impl PowerSource for LineSource {
         let mut buf = [0u8; 4096];
         let mut taken = 0;
         while taken < MAX_BYTES_PER_POLL {
-            let count = self.link.read_some(&mut buf, Duration::from_millis(1))?;
+            let count = self
+                .link
+                .read_some(&mut buf, Duration::from_millis(1))
+                .map_err(|err| self.explain(err))?;
             if count == 0 {
                 break;
             }

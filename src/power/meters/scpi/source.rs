@@ -163,6 +163,22 @@ pub struct ScpiSource {
     last_valid_s: f64,
 }
 
+impl ScpiSource {
+    /// A closed port, told with what the instrument had sent before.
+    fn explain(&self, err: SerialError) -> PowerError {
+        match err {
+            SerialError::Disconnected { what, port } => MeterError::Disconnected {
+                meter: METER,
+                what,
+                seen: self.seen.clone(),
+                port,
+            }
+            .into(),
+            other => other.into(),
+        }
+    }
+}
+
 /// Opens `scpi:PORT[?…]` and identifies the instrument (see the module doc).
 pub fn open(
     spec: &SourceSpec,
@@ -362,7 +378,7 @@ impl PowerSource for ScpiSource {
 
     fn poll(&mut self, clock: &dyn Clock) -> Result<Vec<PowerSample>, PowerError> {
         let before_s = clock.now_s();
-        let reading = self.reading()?;
+        let reading = self.reading().map_err(|err| self.explain(err))?;
         let after_s = clock.now_s();
         let Some((current_a, voltage_v)) = reading else {
             let quiet_s = after_s - self.last_valid_s;
