@@ -5,11 +5,11 @@
 //! source does not measure.
 
 use super::table::{Columns, Field, Reader, Row, for_each_row};
-use super::{ImportError, ImportFormat, Output, SourceKind, printed_step};
+use super::{ImportError, ImportFormat, Output, SourceFacts, printed_step};
 use crate::power::{PowerSample, Quantity};
 
 /// Reads the rows into `out`.
-pub fn read(reader: &mut Reader, out: &mut Output<'_>) -> Result<SourceKind, ImportError> {
+pub fn read(reader: &mut Reader, out: &mut Output<'_>) -> Result<SourceFacts, ImportError> {
     let path = out.path().to_owned();
     let columns = Columns::read(reader, &path)?;
     let time = columns.require(ImportFormat::Actprof, "time_s", &path)?;
@@ -53,7 +53,7 @@ pub fn read(reader: &mut Reader, out: &mut Output<'_>) -> Result<SourceKind, Imp
     } else {
         (Quantity::Power, "power")
     };
-    Ok(SourceKind {
+    Ok(SourceFacts {
         quantity,
         description: description.to_owned(),
     })

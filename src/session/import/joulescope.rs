@@ -20,11 +20,11 @@
 //! keeps counting, stays valid across it.
 
 use super::table::{Columns, Field, Reader, for_each_row};
-use super::{ImportError, ImportFormat, Output, SourceKind, printed_step};
+use super::{ImportError, ImportFormat, Output, SourceFacts, printed_step};
 use crate::power::{PowerSample, Quantity};
 
 /// Reads the rows into `out`.
-pub fn read(reader: &mut Reader, out: &mut Output<'_>) -> Result<SourceKind, ImportError> {
+pub fn read(reader: &mut Reader, out: &mut Output<'_>) -> Result<SourceFacts, ImportError> {
     let path = out.path().to_owned();
     let columns = Columns::read(reader, &path)?;
     let time = columns.require(ImportFormat::Joulescope, "time", &path)?;
@@ -82,7 +82,7 @@ pub fn read(reader: &mut Reader, out: &mut Output<'_>) -> Result<SourceKind, Imp
         (None, Some(_), Some(_)) => (Quantity::CurrentVoltage, "current and voltage per row"),
         _ => (Quantity::Power, "power averaged per row"),
     };
-    Ok(SourceKind {
+    Ok(SourceFacts {
         quantity,
         description: description.to_owned(),
     })

@@ -68,7 +68,7 @@ pub enum ImportFormat {
 }
 
 impl ImportFormat {
-    /// Every format, in the order [`detect`] tries them.
+    /// Every format.
     pub const ALL: [ImportFormat; 4] = [
         ImportFormat::Joulescope,
         ImportFormat::Ppk2,
@@ -332,7 +332,7 @@ pub fn read_trace(
 
 /// What a format reader found out about the source while reading.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SourceKind {
+pub struct SourceFacts {
     /// What the samples measure.
     pub quantity: Quantity,
     /// One line about the source, without the file name.
@@ -417,7 +417,7 @@ impl<'a> Output<'a> {
         })
     }
 
-    fn finish(self, format: ImportFormat, kind: SourceKind) -> Result<ImportSummary, ImportError> {
+    fn finish(self, format: ImportFormat, kind: SourceFacts) -> Result<ImportSummary, ImportError> {
         if self.samples == 0 {
             return Err(ImportError::Empty {
                 rows: self.rows,

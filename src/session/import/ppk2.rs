@@ -22,7 +22,7 @@
 //! ampere-meter mode). The digital channels are not imported.
 
 use super::table::{Columns, Field, Reader, for_each_row};
-use super::{ImportError, ImportFormat, ImportOptions, Output, SourceKind, printed_step};
+use super::{ImportError, ImportFormat, ImportOptions, Output, SourceFacts, printed_step};
 use crate::power::{PowerSample, Quantity};
 
 /// Reads the rows into `out`.
@@ -30,7 +30,7 @@ pub fn read(
     reader: &mut Reader,
     options: &ImportOptions,
     out: &mut Output<'_>,
-) -> Result<SourceKind, ImportError> {
+) -> Result<SourceFacts, ImportError> {
     let path = out.path().to_owned();
     let columns = Columns::read(reader, &path)?;
     let time = columns.require(ImportFormat::Ppk2, "Timestamp(ms)", &path)?;
@@ -65,7 +65,7 @@ pub fn read(
             },
         )
     })?;
-    Ok(SourceKind {
+    Ok(SourceFacts {
         quantity: Quantity::CurrentVoltage,
         description: format!("PPK2 current; power = current × {voltage_v} V (given)"),
     })

@@ -27,7 +27,7 @@
 use chrono::NaiveDateTime;
 
 use super::table::{Columns, Field, Reader, Row, for_each_row};
-use super::{ImportError, ImportFormat, Output, SourceKind, printed_step};
+use super::{ImportError, ImportFormat, Output, SourceFacts, printed_step};
 use crate::power::{PowerSample, Quantity};
 
 /// rd-usb's `Time` column format (pendulum's `YYYY-MM-DD HH:mm:ss`).
@@ -41,7 +41,7 @@ enum TimeColumn {
 }
 
 /// Reads the rows into `out`.
-pub fn read(reader: &mut Reader, out: &mut Output<'_>) -> Result<SourceKind, ImportError> {
+pub fn read(reader: &mut Reader, out: &mut Output<'_>) -> Result<SourceFacts, ImportError> {
     let path = out.path().to_owned();
     let columns = Columns::read(reader, &path)?;
     let time = match columns.find(&["Unix time"]) {
@@ -83,7 +83,7 @@ pub fn read(reader: &mut Reader, out: &mut Output<'_>) -> Result<SourceKind, Imp
             },
         )
     })?;
-    Ok(SourceKind {
+    Ok(SourceFacts {
         quantity: Quantity::CurrentVoltage,
         description: "RDTech meter voltage and current via rd-usb".to_owned(),
     })
