@@ -196,3 +196,52 @@ fn an_emulated_source_is_labelled_emulated_in_the_power_tab() {
     assert!(!all_text(&h).contains("not from a real meter"));
     assert!(!all_text(&h).contains("EMULATED"));
 }
+
+fn import_fixture(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/import")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn open_trace_imports_a_foreign_recording_into_the_power_tab() {
+    let mut h = harness();
+    h.step();
+    h.get_by_label("Power").click();
+    h.step();
+    // A PPK2 export needs the supply voltage: refused in place without it.
+    h.state_mut().power.open_path = import_fixture("ppk2.csv");
+    h.get_by_label("Open trace…").click();
+    h.step();
+    h.step();
+    let error = h.state().power.error.clone().unwrap_or_default();
+    assert!(error.contains("supply voltage"), "{error}");
+    assert!(h.state().power.samples.is_empty());
+
+    h.state_mut().power.import_voltage = "3".into();
+    h.get_by_label("Open trace…").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().power.error, None);
+    assert_eq!(h.state().power.samples.len(), 10);
+    // 1000 µA × 3 V.
+    assert!((h.state().power.samples[0].power_w - 3e-3).abs() < 1e-12);
+    let text = all_text(&h);
+    assert!(text.contains("Imported "), "{text}");
+    assert!(text.contains("ppk2.csv"), "{text}");
+
+    // A Joulescope file: the notice names the skipped row and the time jump.
+    h.state_mut().power.open_path = import_fixture("joulescope.csv");
+    h.get_by_label("Open trace…").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().power.samples.len(), 6);
+    let text = all_text(&h);
+    assert!(text.contains("the first at line 5"), "{text}");
+    assert!(
+        text.contains("1 backward time jumps, the first at line 7"),
+        "{text}"
+    );
+}

@@ -32,6 +32,9 @@ pub enum Command {
     Compare(CompareArgs),
     /// Record a power source (RAPL, battery, a USB meter) for a while and write its trace.
     Record(crate::cli::record::RecordArgs),
+    /// Read a power recording from the PPK2 app, the Joulescope UI or rd-usb and write
+    /// it as an actprof trace.
+    Import(crate::cli::import::ImportArgs),
     /// Emulate a USB power meter on a pseudo-terminal (prints the port path first).
     Emulate(crate::cli::emulate::EmulateArgs),
     /// List the serial ports and the meters recognised on them.
@@ -96,7 +99,8 @@ pub struct BenchArgs {
 
     /// Record a power source during the run and attribute energy per call: `rapl`,
     /// `rapl:ZONE`, `battery`, or a USB meter (`um24c:PORT`, `um25c:PORT`, `um34c:PORT`,
-    /// `tc66c:PORT`). An idle baseline is measured first and every cell runs
+    /// `tc66c:PORT`, `scpi:PORT`, `ina:PORT`). An idle baseline is measured first and
+    /// every cell runs
     /// for at least 22 samples of the source. Overrides the profile's `power` key.
     /// ACTPROF_POWERCAP_ROOT and ACTPROF_POWER_SUPPLY_ROOT move the sysfs trees read.
     #[arg(long = "power", value_name = "SOURCE", value_parser = power_arg)]

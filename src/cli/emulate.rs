@@ -30,7 +30,8 @@ const REPLUG_PAUSE: Duration = Duration::from_millis(300);
 /// `actprof emulate`.
 #[derive(Clone, Debug, Args)]
 pub struct EmulateArgs {
-    /// The meter to emulate: um24c, um25c, um34c or tc66c.
+    /// The meter to emulate: um24c, um25c, um34c, tc66c, scpi (a bench supply) or ina
+    /// (an INA219 line logger).
     #[arg(value_name = "KIND")]
     pub kind: String,
 
@@ -73,12 +74,10 @@ pub fn emulator_for(kind: SourceKind) -> Option<EmulatorFn> {
         SourceKind::Um25c => Some(um_emulator::run_um25c),
         SourceKind::Um34c => Some(um_emulator::run_um34c),
         SourceKind::Tc66c => Some(tc66c_emulator::run),
-        // TODO(#6): the PPK2, SCPI and INA emulators land with their own branches.
-        SourceKind::Ppk2
-        | SourceKind::Scpi
-        | SourceKind::Ina
-        | SourceKind::Rapl
-        | SourceKind::Battery => None,
+        SourceKind::Scpi => Some(crate::power::meters::scpi::emulator::run),
+        SourceKind::Ina => Some(crate::power::meters::line::emulator::run),
+        // TODO(#6): the PPK2 emulator lands with its own branch.
+        SourceKind::Ppk2 | SourceKind::Rapl | SourceKind::Battery => None,
     }
 }
 
@@ -86,7 +85,7 @@ pub fn emulator_for(kind: SourceKind) -> Option<EmulatorFn> {
 pub fn run(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
     let Some(kind) = SourceKind::from_name(&args.kind).filter(|kind| kind.is_serial_meter()) else {
         bail!(
-            "`{}` is not a meter; emulate one of: um24c, um25c, um34c, tc66c",
+            "`{}` is not a meter; emulate one of: um24c, um25c, um34c, tc66c, scpi, ina",
             args.kind
         );
     };

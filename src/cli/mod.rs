@@ -12,6 +12,7 @@ pub mod compare;
 pub mod emulate;
 pub mod eval;
 pub mod eval_q;
+pub mod import;
 pub mod ports;
 pub mod progress;
 pub mod record;
@@ -31,6 +32,7 @@ pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Accuracy(args) => accuracy::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Record(args) => record::run(args),
+        Command::Import(args) => import::run(args),
         Command::Emulate(args) => emulate::run(args),
         Command::Ports(args) => ports::run(args),
     }

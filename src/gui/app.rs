@@ -287,6 +287,7 @@ impl ActprofApp {
             Purpose::LoadProfile | Purpose::SaveProfile => &mut self.state.profile_path,
             Purpose::ExportPng => &mut self.state.png_path,
             Purpose::ExportSvg => &mut self.state.svg_path,
+            Purpose::OpenTrace => &mut self.power.open_path,
         }
     }
 
@@ -299,6 +300,7 @@ impl ActprofApp {
             Purpose::SaveProfile => self.save_profile(path),
             Purpose::ExportPng => self.export_png(ctx, path),
             Purpose::ExportSvg => self.export_svg(path),
+            Purpose::OpenTrace => self.open_trace(path),
         }
     }
 

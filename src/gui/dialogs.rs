@@ -29,6 +29,8 @@ pub enum Purpose {
     ExportPng,
     /// Save the heatmap as SVG.
     ExportSvg,
+    /// Read a power trace (a foreign recording or an actprof trace) into the Power tab.
+    OpenTrace,
 }
 
 impl Purpose {
@@ -45,6 +47,7 @@ impl Purpose {
             Purpose::LoadProfile | Purpose::SaveProfile => ("TOML profile", "toml"),
             Purpose::ExportPng => ("PNG image", "png"),
             Purpose::ExportSvg => ("SVG image", "svg"),
+            Purpose::OpenTrace => ("Power trace CSV", "csv"),
         }
     }
 
@@ -57,6 +60,7 @@ impl Purpose {
             Purpose::SaveProfile => "Save profile",
             Purpose::ExportPng => "Export chart as PNG",
             Purpose::ExportSvg => "Export heatmap as SVG",
+            Purpose::OpenTrace => "Open power trace",
         }
     }
 }

@@ -6,6 +6,11 @@ use super::app::ActprofApp;
 use super::state::Tab;
 use super::worker::PowerUpdate;
 use crate::session::Journal;
+use crate::session::import::{self, ImportOptions};
+
+/// Most samples the Power tab imports: about 1.3 GB of samples, and an hour and a half
+/// of a PPK2 at 100 kS/s would be far more. Longer files go through `actprof import`.
+pub const MAX_IMPORTED_SAMPLES: u64 = 20_000_000;
 
 impl ActprofApp {
     /// Applies one power update from the worker.
@@ -45,6 +50,41 @@ impl ActprofApp {
                 self.state.tab = Tab::Power;
             }
             Err(err) => self.power.error = Some(format!("cannot open the session: {err}")),
+        }
+    }
+
+    /// Reads a recording (detected by its header) or, for a folder, a session into the
+    /// Power tab. A bad file leaves the trace on display as it was.
+    pub fn open_trace(&mut self, path: &Path) {
+        if path.is_dir() {
+            self.open_session(path);
+            return;
+        }
+        let typed = self.power.import_voltage.trim();
+        let voltage_v = if typed.is_empty() {
+            None
+        } else {
+            match typed.parse::<f64>() {
+                Ok(volts) if volts.is_finite() && volts > 0.0 => Some(volts),
+                _ => {
+                    self.power.error =
+                        Some(format!("supply voltage `{typed}` is not a number of volts"));
+                    return;
+                }
+            }
+        };
+        let options = ImportOptions {
+            voltage_v,
+            max_samples: Some(MAX_IMPORTED_SAMPLES),
+        };
+        match import::read_trace(path, None, &options) {
+            Ok((samples, summary)) => {
+                tracing::info!("imported {} samples from {}", samples.len(), path.display());
+                self.power.load_import(&samples, &summary);
+                self.power.error = None;
+                self.state.tab = Tab::Power;
+            }
+            Err(err) => self.power.error = Some(format!("cannot open the trace: {err}")),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::power::{PowerSample, Quantity, SourceInfo};
 use crate::session::decimate::Envelope;
 use crate::session::energy::IdleBaseline;
+use crate::session::import::ImportSummary;
 use crate::session::selection::{SelectionStats, selection_stats};
 use crate::session::{RecordedSession, RunWindow};
 
@@ -17,6 +18,8 @@ pub enum TraceOrigin {
     Run,
     /// A session folder read back from disk.
     Session(PathBuf),
+    /// A recording file imported (another tool's or an actprof trace).
+    Imported(PathBuf),
 }
 
 /// Which part of the trace to export.
@@ -69,6 +72,10 @@ pub struct PowerTrace {
     pub notice: Option<String>,
     /// Path typed for exports.
     pub export_path: String,
+    /// Path typed for "Open trace…": a recording file or a session folder.
+    pub open_path: String,
+    /// Supply voltage typed for recordings of current only, in V (empty: none).
+    pub import_voltage: String,
     envelope: Envelope,
     decimated: Option<Decimated>,
 }
@@ -80,6 +87,8 @@ impl PowerTrace {
             info: Some(info),
             origin: Some(TraceOrigin::Run),
             export_path: std::mem::take(&mut self.export_path),
+            open_path: std::mem::take(&mut self.open_path),
+            import_voltage: std::mem::take(&mut self.import_voltage),
             ..PowerTrace::default()
         };
     }
@@ -91,9 +100,26 @@ impl PowerTrace {
             origin: Some(TraceOrigin::Session(session.dir)),
             windows: session.windows,
             export_path: std::mem::take(&mut self.export_path),
+            open_path: std::mem::take(&mut self.open_path),
+            import_voltage: std::mem::take(&mut self.import_voltage),
             ..PowerTrace::default()
         };
         trace.push_samples(&session.samples);
+        *self = trace;
+    }
+
+    /// The trace of an imported recording.
+    pub fn load_import(&mut self, samples: &[PowerSample], summary: &ImportSummary) {
+        let mut trace = PowerTrace {
+            info: Some(summary.info.clone()),
+            origin: Some(TraceOrigin::Imported(summary.path.clone())),
+            export_path: std::mem::take(&mut self.export_path),
+            open_path: std::mem::take(&mut self.open_path),
+            import_voltage: std::mem::take(&mut self.import_voltage),
+            notice: Some(import_notice(summary)),
+            ..PowerTrace::default()
+        };
+        trace.push_samples(samples);
         *self = trace;
     }
 
@@ -204,6 +230,28 @@ impl PowerTrace {
         };
         write().map_err(|err| format!("cannot write the trace: {err} ({})", path.display()))
     }
+}
+
+/// What an import read, in one line.
+fn import_notice(summary: &ImportSummary) -> String {
+    let mut notice = format!(
+        "Imported {} samples from {} rows ({})",
+        summary.samples, summary.rows, summary.format
+    );
+    if let Some(line) = summary.first_skipped_line {
+        notice.push_str(&format!(
+            "; {} rows skipped as NaN or empty, the first at line {line}",
+            summary.skipped
+        ));
+    }
+    if let Some(jump) = summary.time_jumps.first() {
+        notice.push_str(&format!(
+            "; {} backward time jumps, the first at line {} ({} s to {} s), later rows \
+             placed after the last sample",
+            summary.time_jump_count, jump.line, jump.from_s, jump.to_s
+        ));
+    }
+    notice
 }
 
 #[cfg(test)]

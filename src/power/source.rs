@@ -392,8 +392,10 @@ pub fn open(
             super::meters::um::open(spec, poll_interval)
         }
         SourceKind::Tc66c => super::meters::tc66c::open(spec, poll_interval),
-        // TODO(#6): the PPK2, SCPI and INA readers land with their own branches.
-        SourceKind::Ppk2 | SourceKind::Scpi | SourceKind::Ina => Err(PowerError::UnknownKind {
+        SourceKind::Scpi => super::meters::scpi::source::open(spec, poll_interval),
+        SourceKind::Ina => super::meters::line::source::open(spec, poll_interval),
+        // TODO(#6): the PPK2 reader lands with its own branch.
+        SourceKind::Ppk2 => Err(PowerError::UnknownKind {
             spec: spec.to_string(),
             kind: spec.kind.name().to_owned(),
         }),

@@ -8,6 +8,7 @@
 
 pub mod decimate;
 pub mod energy;
+pub mod import;
 pub mod journal;
 pub mod powered;
 pub mod sampler;

@@ -6,6 +6,7 @@ use egui::Color32;
 use egui_plot::{HoverPosition, Line, Plot, PlotPoint, PlotPoints, Span};
 
 use super::super::app::{Action, ActprofApp};
+use super::super::dialogs::{Purpose, file_button};
 use super::super::theme;
 use super::super::trace::{PowerTrace, TraceOrigin, TraceScope};
 use crate::power::SourceInfo;
@@ -22,6 +23,7 @@ pub fn power_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Actio
     }
     if app.power.origin.is_none() {
         no_source_ui(ui, app);
+        open_ui(ui, app, actions);
         return;
     }
     header_ui(ui, &app.power, dark);
@@ -36,6 +38,32 @@ pub fn power_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Actio
     selection_ui(ui, &mut app.power);
     ui.separator();
     export_ui(ui, &mut app.power, actions);
+    ui.separator();
+    open_ui(ui, app, actions);
+}
+
+/// "Open trace…": a PPK2 app, Joulescope or rd-usb recording, an actprof trace, or a
+/// session folder.
+fn open_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
+    let chosen = file_button(
+        ui,
+        &mut app.dialogs,
+        "Open trace…",
+        Purpose::OpenTrace,
+        &mut app.power.open_path,
+    );
+    if let Some((purpose, path)) = chosen {
+        actions.push(Action::Chosen(purpose, path));
+    }
+    ui.horizontal(|ui| {
+        let name = ui.label("Supply voltage (V) for current-only recordings (PPK2 export)");
+        ui.add(
+            egui::TextEdit::singleline(&mut app.power.import_voltage)
+                .hint_text("e.g. 3.3")
+                .desired_width(60.0),
+        )
+        .labelled_by(name.id);
+    });
 }
 
 fn no_source_ui(ui: &mut egui::Ui, app: &ActprofApp) {
@@ -54,6 +82,7 @@ fn no_source_ui(ui: &mut egui::Ui, app: &ActprofApp) {
 fn header_ui(ui: &mut egui::Ui, trace: &PowerTrace, dark: bool) {
     let origin = match &trace.origin {
         Some(TraceOrigin::Session(dir)) => format!("Session {}", dir.display()),
+        Some(TraceOrigin::Imported(file)) => format!("Imported {}", file.display()),
         _ => "This run".to_owned(),
     };
     let source = trace.info.as_ref().map_or_else(

@@ -19,8 +19,9 @@
 //! `drop-samples` (some replies or samples are left out), `bad-checksum` (some frames
 //! are sent with a wrong trailer or checksum), `silent-after=D` (stop answering after D),
 //! `disconnect-after=D` (close the port after D) and `replug` (with `disconnect-after`:
-//! come back once on a fresh pty instead of exiting). Each emulator documents how often
-//! its faults fire.
+//! come back once on a fresh pty instead of exiting). Line loggers (`ina`) also take
+//! `partial-line`, `crlf`, `missing-field`, `reset-after=D` and `wrap`. Each emulator
+//! documents how often its faults fire.
 
 use std::fmt;
 use std::path::Path;
@@ -274,6 +275,17 @@ pub struct Faults {
     pub disconnect_after: Option<Duration>,
     /// After the disconnect, come back once on a fresh pty instead of exiting.
     pub replug: bool,
+    /// Line loggers: start in the middle of a line, as when the port is opened while the
+    /// logger is already streaming.
+    pub partial_line: bool,
+    /// Line loggers: end lines with `\r\n` instead of `\n`.
+    pub crlf: bool,
+    /// Line loggers: leave a field out of some lines.
+    pub missing_field: bool,
+    /// Line loggers: print a reset banner and restart the clock at 0 this long after start.
+    pub reset_after: Option<Duration>,
+    /// Line loggers: start the 32-bit millisecond clock 1.5 s before it wraps.
+    pub wrap: bool,
 }
 
 impl FromStr for Faults {
@@ -298,12 +310,17 @@ impl FromStr for Faults {
                     "drop-samples" => faults.drop_samples = true,
                     "bad-checksum" => faults.bad_checksum = true,
                     "replug" => faults.replug = true,
+                    "partial-line" => faults.partial_line = true,
+                    "crlf" => faults.crlf = true,
+                    "missing-field" => faults.missing_field = true,
+                    "wrap" => faults.wrap = true,
                     _ => return Err(bad(FAULT_NAMES.to_owned())),
                 },
                 Some(("silent-after", value)) => faults.silent_after = Some(duration(value)?),
                 Some(("disconnect-after", value)) => {
                     faults.disconnect_after = Some(duration(value)?);
                 }
+                Some(("reset-after", value)) => faults.reset_after = Some(duration(value)?),
                 Some(_) => return Err(bad(FAULT_NAMES.to_owned())),
             }
         }
@@ -318,7 +335,8 @@ impl FromStr for Faults {
 }
 
 const FAULT_NAMES: &str = "known faults: garbage, short-reads, drop-samples, bad-checksum, \
-                           silent-after=D, disconnect-after=D, replug";
+                           silent-after=D, disconnect-after=D, replug; for line loggers \
+                           also partial-line, crlf, missing-field, reset-after=D, wrap";
 
 impl fmt::Display for Faults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -328,6 +346,10 @@ impl fmt::Display for Faults {
             (self.short_reads, "short-reads"),
             (self.drop_samples, "drop-samples"),
             (self.bad_checksum, "bad-checksum"),
+            (self.partial_line, "partial-line"),
+            (self.crlf, "crlf"),
+            (self.missing_field, "missing-field"),
+            (self.wrap, "wrap"),
         ] {
             if on {
                 names.push(name.to_owned());
@@ -338,6 +360,9 @@ impl fmt::Display for Faults {
         }
         if let Some(after) = self.disconnect_after {
             names.push(format!("disconnect-after={}s", after.as_secs_f64()));
+        }
+        if let Some(after) = self.reset_after {
+            names.push(format!("reset-after={}s", after.as_secs_f64()));
         }
         if self.replug {
             names.push("replug".to_owned());

@@ -9,10 +9,13 @@
 //! retries. [`emulate`] holds what the emulators share (waveforms, faults).
 
 pub mod emulate;
+pub mod line;
 pub mod polled;
 pub mod profile;
+pub mod scpi;
 pub mod tc66c;
 pub mod tc66c_emulator;
+pub mod text;
 pub mod um;
 pub mod um_emulator;
 

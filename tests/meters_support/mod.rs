@@ -1,0 +1,160 @@
+//! What the meter end-to-end tests share: `actprof emulate KIND` on a real pty, the
+//! real binary recording from it, and the trace it writes.
+
+// Each test crate uses part of this module.
+#![allow(dead_code)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The binary under test, copied once per test process: the build directory is shared,
+/// and a copy cannot be replaced by another build while the tests run.
+pub fn binary() -> &'static Path {
+    static COPY: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = COPY.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("actprof");
+        std::fs::copy(env!("CARGO_BIN_EXE_actprof"), &path).expect("copy the binary");
+        let ours = Command::new(&path)
+            .args(["import", "--help"])
+            .output()
+            .is_ok_and(|output| output.status.success());
+        assert!(
+            ours,
+            "{} is another checkout's build (the build directory is shared): build again",
+            env!("CARGO_BIN_EXE_actprof")
+        );
+        (dir, path)
+    });
+    path
+}
+
+/// `actprof` with the session journal in `data_home` and no inherited log filter.
+pub fn actprof(data_home: &Path) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .env_remove("RUST_LOG")
+        .env("XDG_DATA_HOME", data_home);
+    command
+}
+
+/// A running `actprof emulate`, killed when dropped.
+pub struct Emulator {
+    child: Child,
+    /// Kept open: the emulator prints a new path on every replug.
+    _stdout: BufReader<ChildStdout>,
+    /// The pty's slave path, as the emulator printed it.
+    pub port: String,
+}
+
+impl Emulator {
+    /// Starts `actprof emulate KIND --waveform WAVEFORM --fault FAULTS` and waits for its
+    /// port path.
+    pub fn start(kind: &str, waveform: &str, faults: &str) -> Emulator {
+        Emulator::start_with(kind, waveform, faults, &[])
+    }
+
+    /// Like [`start`](Emulator::start), with more arguments (e.g. `--link PATH`).
+    pub fn start_with(kind: &str, waveform: &str, faults: &str, more: &[&str]) -> Emulator {
+        let mut child = Command::new(binary())
+            .args(["emulate", kind, "--waveform", waveform, "--fault", faults])
+            .args(more)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the emulator starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut port = String::new();
+        stdout
+            .read_line(&mut port)
+            .expect("the emulator prints its port");
+        let port = port.trim().to_owned();
+        assert!(port.starts_with("/dev/"), "port `{port}`");
+        Emulator {
+            child,
+            _stdout: stdout,
+            port,
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `actprof record --power SPEC --duration D --interval 50ms --out trace.csv` in `dir`.
+pub fn record(dir: &Path, spec: &str, duration: &str) -> (Output, PathBuf) {
+    let out = dir.join("trace.csv");
+    let output = actprof(dir)
+        .args(["record", "--power", spec, "--duration", duration])
+        .args(["--interval", "50ms", "--out"])
+        .arg(&out)
+        .output()
+        .expect("record runs");
+    (output, out)
+}
+
+/// One row of the trace CSV `record --out` writes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub t_s: f64,
+    pub power_w: f64,
+    pub current_a: f64,
+    pub voltage_v: f64,
+    /// The `power_source` column: the spec, with ` (emulated)` for an emulator.
+    pub source: String,
+}
+
+/// Reads a `time_s,power_w,current_a,voltage_v,power_source` trace.
+pub fn read_trace(path: &Path) -> Vec<Row> {
+    let text = std::fs::read_to_string(path).expect("the trace is written");
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("time_s,power_w,current_a,voltage_v,power_source")
+    );
+    lines
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            let number = |index: usize| -> f64 { fields[index].parse().expect("a number") };
+            Row {
+                t_s: number(0),
+                power_w: number(1),
+                current_a: number(2),
+                voltage_v: number(3),
+                source: fields[4..].join(","),
+            }
+        })
+        .collect()
+}
+
+/// Whether every row names `spec` as its source and says it is emulated.
+pub fn all_labelled_emulated(rows: &[Row], spec: &str) -> bool {
+    let label = format!("{spec} (emulated)");
+    rows.iter().all(|row| row.source == label)
+}
+
+/// Text of standard output and standard error.
+pub fn texts(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Whether `a` and `b` agree to 1e-9 relative.
+pub fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs().max(1e-12)
+}
+
+/// The session folder named in a failure message ("they are kept in DIR").
+pub fn kept_session(stderr: &str) -> Option<PathBuf> {
+    let rest = stderr.split("they are kept in ").nth(1)?;
+    Some(PathBuf::from(rest.lines().next()?.trim()))
+}
