@@ -9,6 +9,7 @@
 pub mod battery;
 pub mod counter;
 pub mod error;
+pub mod meters;
 pub mod rapl;
 pub mod source;
 pub mod sysfs;
