@@ -9,6 +9,7 @@ pub mod average;
 pub mod calibration;
 pub mod command;
 pub mod decoder;
+pub mod device;
 pub mod metadata;
 
 #[cfg(test)]
