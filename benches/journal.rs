@@ -50,6 +50,7 @@ fn meta() -> SessionMeta {
         actprof_version: env!("CARGO_PKG_VERSION").to_owned(),
         started_at: "2026-01-01T00:00:00.000Z".to_owned(),
         ended_at: None,
+        gaps: Vec::new(),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod harness;
 pub mod kernels;
 pub mod power;
 pub mod report;
+pub mod serial;
 pub mod session;
 
 #[cfg(feature = "gui")]

@@ -105,13 +105,38 @@ fn rapl_on_a_machine_without_powercap_is_refused_plainly() {
 }
 
 #[test]
-fn meters_not_built_yet_are_refused_as_unknown() {
+fn a_meter_on_a_missing_port_is_refused_naming_the_port() {
     let data = tempfile::tempdir().expect("temp dir");
     actprof(data.path())
-        .args(["record", "--power", "ppk2:/dev/ttyACM0", "--duration", "1s"])
+        .args([
+            "record",
+            "--power",
+            "um25c:/dev/actprof-absent",
+            "--duration",
+            "1s",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no such serial port"))
+        .stderr(predicate::str::contains("/dev/actprof-absent"));
+}
+
+#[test]
+fn unknown_kinds_are_refused_before_recording() {
+    let data = tempfile::tempdir().expect("temp dir");
+    actprof(data.path())
+        .args([
+            "record",
+            "--power",
+            "um99x:/dev/ttyACM0",
+            "--duration",
+            "1s",
+        ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("unknown power source kind `ppk2`"));
+        .stderr(predicate::str::contains(
+            "unknown power source kind `um99x`",
+        ));
 }
 
 #[test]
@@ -150,7 +175,7 @@ fn a_recording_journals_the_session_and_writes_the_trace() {
 
     let trace = fs::read_to_string(&out).expect("trace");
     let mut lines = trace.lines();
-    assert_eq!(lines.next(), Some("time_s,power_w,energy_j"));
+    assert_eq!(lines.next(), Some("time_s,power_w,energy_j,power_source"));
     assert_eq!(lines.count(), session.samples.len());
 
     // The counter rose at 5 W; reads of a counter updated every ~2 ms stay within a few

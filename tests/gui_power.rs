@@ -134,6 +134,7 @@ fn an_unclean_session_is_offered_and_reopens_in_the_power_tab() {
         actprof_version: "0.1.0".into(),
         started_at: "2026-12-03T20:00:00.000Z".into(),
         ended_at: None,
+        gaps: Vec::new(),
     };
     let mut journal = Journal::create(&dir, meta).expect("journal");
     journal
@@ -157,4 +158,36 @@ fn an_unclean_session_is_offered_and_reopens_in_the_power_tab() {
     h.get_by_label("gelu f32 ×4096");
     let text = all_text(&h);
     assert!(text.contains("2026-12-03T20-00-00.000Z"), "{text}");
+}
+
+#[test]
+fn an_emulated_source_is_labelled_emulated_in_the_power_tab() {
+    let mut h = harness();
+    h.step();
+    {
+        let app = h.state_mut();
+        let mut info = synthetic_info();
+        info.description = format!(
+            "{} RDTech UM25C on /dev/pts/4",
+            actprof::power::EMULATED_PREFIX
+        );
+        app.power.start_run(info);
+        app.power.push_samples(&synthetic_samples());
+    }
+    h.get_by_label("Power").click();
+    h.step();
+    h.step();
+    let text = all_text(&h);
+    assert!(
+        text.contains("This run: EMULATED RDTech UM25C on /dev/pts/4"),
+        "{text}"
+    );
+    assert!(text.contains("not from a real meter"), "{text}");
+
+    // A real source gets no such line.
+    h.state_mut().power.start_run(synthetic_info());
+    h.state_mut().power.push_samples(&synthetic_samples());
+    h.step();
+    h.step();
+    assert!(!all_text(&h).contains("not from a real meter"));
 }

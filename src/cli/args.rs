@@ -30,8 +30,12 @@ pub enum Command {
     Accuracy(AccuracyArgs),
     /// Compare two CSV reports cell by cell and flag changes beyond the noise.
     Compare(CompareArgs),
-    /// Record a power source (RAPL, battery) for a while and write its trace.
+    /// Record a power source (RAPL, battery, a USB meter) for a while and write its trace.
     Record(crate::cli::record::RecordArgs),
+    /// Emulate a USB power meter on a pseudo-terminal (prints the port path first).
+    Emulate(crate::cli::emulate::EmulateArgs),
+    /// List the serial ports and the meters recognised on them.
+    Ports(crate::cli::ports::PortsArgs),
 }
 
 /// `actprof bench`: flags override the profile; without either the quick plan runs

@@ -9,8 +9,10 @@ pub mod accuracy_q;
 pub mod args;
 pub mod bench;
 pub mod compare;
+pub mod emulate;
 pub mod eval;
 pub mod eval_q;
+pub mod ports;
 pub mod progress;
 pub mod record;
 pub mod table;
@@ -29,6 +31,8 @@ pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Accuracy(args) => accuracy::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Record(args) => record::run(args),
+        Command::Emulate(args) => emulate::run(args),
+        Command::Ports(args) => ports::run(args),
     }
 }
 

@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::harness::HostFacts;
 use crate::harness::plan::parse_duration;
 use crate::power::{self, PowerSample, Quantity, SourceInfo, SourceSpec};
-use crate::session::energy::{self, Attribution};
+use crate::session::energy::{self, Attribution, Gap};
 use crate::session::journal::now_rfc3339;
 use crate::session::{Journal, Sampler, SamplerEvent, SessionClock, SessionMeta};
 
@@ -27,8 +27,10 @@ const TICK: Duration = Duration::from_millis(200);
 #[derive(Clone, Debug, Args)]
 pub struct RecordArgs {
     /// Power source: `rapl` (all CPU packages), `rapl:ZONE` (a RAPL zone by name or id,
-    /// e.g. `rapl:package-0`, `rapl:core`), or `battery` (laptop battery discharge,
-    /// coarse). For testing and diagnosis, the environment variables
+    /// e.g. `rapl:package-0`, `rapl:core`), `battery` (laptop battery discharge,
+    /// coarse), or a USB meter on a serial port: `um24c:PORT`, `um25c:PORT`,
+    /// `um34c:PORT` (options `?group=N`, `?baud=N`, `?profile=FILE`), `tc66c:PORT`. A
+    /// meter that disconnects is reopened and the gap is marked in the session. For testing and diagnosis, the environment variables
     /// ACTPROF_POWERCAP_ROOT and ACTPROF_POWER_SUPPLY_ROOT move the sysfs trees read.
     #[arg(long = "power", value_name = "SOURCE", value_parser = source_arg)]
     pub source: SourceSpec,
@@ -42,7 +44,8 @@ pub struct RecordArgs {
     pub interval: Duration,
 
     /// Also write the trace as CSV (`time_s,power_w`, plus `current_a,voltage_v` when the
-    /// source measures them and `energy_j` for counter sources) to FILE.
+    /// source measures them and `energy_j` for counter sources, then `power_source`: the
+    /// spec, with ` (emulated)` for an emulator) to FILE.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
@@ -77,21 +80,36 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
         actprof_version: env!("CARGO_PKG_VERSION").to_owned(),
         started_at,
         ended_at: None,
+        gaps: Vec::new(),
     };
     let mut journal = Journal::create_in(&Journal::sessions_root()?, meta)?;
     tracing::info!("journalling the session in {}", journal.dir().display());
 
-    let sampler = Sampler::spawn(source, clock)
+    let spec = args.source.clone();
+    let interval = args.interval;
+    let reopen = Box::new(move || power::open(&spec, interval));
+    let sampler = Sampler::spawn_reconnecting(source, clock, reopen)
         .with_context(|| format!("cannot start power source `{}`", args.source))?;
-    let samples = collect(args, &clock, sampler, &mut journal)?;
+    let collected = collect(args, &clock, sampler, &mut journal)?;
+    let samples = collected.samples;
     let dir = journal.finish()?;
 
     if let Some(out) = &args.out {
         write_trace(out, &samples, &info)
             .with_context(|| format!("cannot write the trace to {}", out.display()))?;
     }
-    print_summary(&samples, &info, &dir, args.out.as_deref())?;
+    print_summary(&samples, &collected.gaps, &info, &dir, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a recording received.
+#[derive(Default)]
+struct Collected {
+    samples: Vec<PowerSample>,
+    /// Disconnects the source came back from.
+    gaps: Vec<Gap>,
+    /// The disconnect the source has not come back from yet.
+    down: Option<power::PowerError>,
 }
 
 /// Receives samples until the duration is over (or Ctrl-C), journalling them as they come.
@@ -100,56 +118,74 @@ fn collect(
     clock: &SessionClock,
     sampler: Sampler,
     journal: &mut Journal,
-) -> anyhow::Result<Vec<PowerSample>> {
+) -> anyhow::Result<Collected> {
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&interrupted);
     if let Err(err) = ctrlc::set_handler(move || flag.store(true, Ordering::Release)) {
         tracing::warn!("Ctrl-C will end the recording without saving its end: {err}");
     }
     let bar = progress_bar(args.duration);
-    let mut samples = Vec::new();
+    let mut collected = Collected::default();
     let mut failure = None;
     while failure.is_none()
         && clock.elapsed() < args.duration
         && !interrupted.load(Ordering::Acquire)
     {
         if let Ok(event) = sampler.events().recv_timeout(TICK) {
-            failure = take(event, journal, &mut samples)?;
+            failure = take(event, journal, &mut collected)?;
         }
         journal.flush_if_due()?;
         bar.set_position(clock.elapsed().min(args.duration).as_millis() as u64);
     }
     bar.finish_and_clear();
     for event in sampler.stop() {
-        if let Some(err) = take(event, journal, &mut samples)? {
+        if let Some(err) = take(event, journal, &mut collected)? {
             failure.get_or_insert(err);
         }
     }
-    if let Some(err) = failure {
+    // Still unplugged at the end: the rest of the recording is lost, so say so.
+    if let Some(err) = failure.or_else(|| collected.down.take()) {
         journal.flush()?;
         return Err(anyhow::Error::new(err).context(format!(
             "the power source failed after {} samples; they are kept in {}",
-            samples.len(),
+            collected.samples.len(),
             journal.dir().display()
         )));
     }
-    Ok(samples)
+    Ok(collected)
 }
 
 /// Journals one sampler event; returns the source's failure, if that is what it was.
 fn take(
     event: SamplerEvent,
     journal: &mut Journal,
-    samples: &mut Vec<PowerSample>,
+    collected: &mut Collected,
 ) -> anyhow::Result<Option<power::PowerError>> {
     match event {
         SamplerEvent::Samples(batch) => {
             journal.append_samples(&batch)?;
-            samples.extend(batch);
-            Ok(None)
+            collected.samples.extend(batch);
         }
-        SamplerEvent::Failed(err) => Ok(Some(err)),
+        SamplerEvent::Disconnected { at_s, error } => {
+            eprintln!(
+                "warning: at {at_s:.3} s, after {} samples: {error}; reconnecting (the \
+                 samples so far are kept)",
+                collected.samples.len()
+            );
+            collected.down = Some(error);
+        }
+        SamplerEvent::Reconnected { gap } => {
+            eprintln!(
+                "warning: reconnected; no samples from {:.3} s to {:.3} s",
+                gap.start_s, gap.end_s
+            );
+            journal.mark_gap(gap)?;
+            collected.gaps.push(gap);
+            collected.down = None;
+        }
+        SamplerEvent::Failed(err) => return Ok(Some(err)),
     }
+    Ok(None)
 }
 
 fn progress_bar(duration: Duration) -> ProgressBar {
@@ -176,6 +212,10 @@ fn write_trace(path: &Path, samples: &[PowerSample], info: &SourceInfo) -> io::R
     if counter {
         header.push("energy_j");
     }
+    // The source on every row, so a trace cut out of the file still says where it came
+    // from, and an emulator's trace says it is one.
+    header.push("power_source");
+    let label = info.label();
     out.write_record(&header)?;
     let text = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
     for sample in samples {
@@ -186,6 +226,7 @@ fn write_trace(path: &Path, samples: &[PowerSample], info: &SourceInfo) -> io::R
         if counter {
             row.push(text(sample.energy_j));
         }
+        row.push(label.clone());
         out.write_record(&row)?;
     }
     out.flush()
@@ -194,6 +235,7 @@ fn write_trace(path: &Path, samples: &[PowerSample], info: &SourceInfo) -> io::R
 /// Prints samples, mean/min/max power and energy over the recording.
 fn print_summary(
     samples: &[PowerSample],
+    disconnects: &[Gap],
     info: &SourceInfo,
     dir: &Path,
     out: Option<&Path>,
@@ -231,6 +273,13 @@ fn print_summary(
         writeln!(
             stdout,
             "gap:        no sample from {:.3} s to {:.3} s (bridged by a straight line)",
+            gap.start_s, gap.end_s
+        )?;
+    }
+    for gap in disconnects {
+        writeln!(
+            stdout,
+            "reconnect:  disconnected, no sample from {:.3} s to {:.3} s",
             gap.start_s, gap.end_s
         )?;
     }

@@ -61,6 +61,7 @@ mod tests {
             actprof_version: "0".into(),
             started_at: "2026-01-01T00:00:00Z".into(),
             ended_at: None,
+            gaps: Vec::new(),
         }
     }
 

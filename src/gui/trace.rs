@@ -163,15 +163,27 @@ impl PowerTrace {
         }
     }
 
-    /// Writes the samples of `scope` as CSV `time_s,power_w,current_a,voltage_v` (empty
-    /// cells for what the source does not measure); returns the rows written.
+    /// Writes the samples of `scope` as CSV `time_s,power_w,current_a,voltage_v,
+    /// power_source` (empty cells for what the source does not measure; the source's
+    /// label, ` (emulated)` for an emulator); returns the rows written.
     pub fn export(&self, scope: TraceScope, path: &Path) -> Result<usize, String> {
         let Some((start_s, end_s)) = self.range_of(scope) else {
             return Err("nothing to export in that range".to_owned());
         };
         let write = || -> Result<usize, csv::Error> {
             let mut out = csv::Writer::from_writer(File::create(path)?);
-            out.write_record(["time_s", "power_w", "current_a", "voltage_v"])?;
+            out.write_record([
+                "time_s",
+                "power_w",
+                "current_a",
+                "voltage_v",
+                "power_source",
+            ])?;
+            let label = self
+                .info
+                .as_ref()
+                .map(SourceInfo::label)
+                .unwrap_or_default();
             let text = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
             let mut rows = 0;
             for sample in self.samples.iter() {
@@ -183,6 +195,7 @@ impl PowerTrace {
                     sample.power_w.to_string(),
                     text(sample.current_a),
                     text(sample.voltage_v),
+                    label.clone(),
                 ])?;
                 rows += 1;
             }
@@ -233,7 +246,7 @@ mod tests {
         assert_eq!(rows, expected);
         let text = std::fs::read_to_string(&path).expect("read");
         assert!(
-            text.starts_with("time_s,power_w,current_a,voltage_v\n"),
+            text.starts_with("time_s,power_w,current_a,voltage_v,power_source\n"),
             "{text}"
         );
         assert_eq!(text.lines().count(), rows + 1);

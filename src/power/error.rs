@@ -3,6 +3,9 @@
 use std::io;
 use std::path::PathBuf;
 
+use super::meters::MeterError;
+use crate::serial::SerialError;
+
 /// Why a power source could not be opened or read. Messages name the source, say why
 /// and what to do next; paths go last.
 #[derive(Debug, thiserror::Error)]
@@ -10,7 +13,7 @@ pub enum PowerError {
     /// The spec names a kind of source this build does not know.
     #[error(
         "unknown power source kind `{kind}` in `{spec}`; this build knows: rapl, \
-         rapl:ZONE, battery"
+         rapl:ZONE, battery, um24c:PORT, um25c:PORT, um34c:PORT, tc66c:PORT"
     )]
     UnknownKind { spec: String, kind: String },
 
@@ -100,4 +103,30 @@ pub enum PowerError {
         dir.display()
     )]
     BatteryNoReading { battery: String, dir: PathBuf },
+
+    /// A meter's serial port could not be opened, read or written.
+    #[error(transparent)]
+    Serial(#[from] SerialError),
+
+    /// A meter did not answer as its protocol says (boxed: it carries what was seen).
+    #[error(transparent)]
+    Meter(Box<MeterError>),
+}
+
+impl From<MeterError> for PowerError {
+    fn from(err: MeterError) -> PowerError {
+        PowerError::Meter(Box::new(err))
+    }
+}
+
+impl PowerError {
+    /// True when the source went away (port closed, meter silent) and opening it again
+    /// may bring it back: the sampler retries those and marks the gap.
+    pub fn is_disconnect(&self) -> bool {
+        match self {
+            PowerError::Serial(err) => err.is_disconnect(),
+            PowerError::Meter(err) => err.is_disconnect(),
+            _ => false,
+        }
+    }
 }

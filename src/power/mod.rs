@@ -16,5 +16,6 @@ pub mod sysfs;
 
 pub use error::PowerError;
 pub use source::{
-    Clock, PowerSample, PowerSource, Quantity, Resolution, SourceInfo, SourceKind, SourceSpec, open,
+    Clock, EMULATED_PREFIX, PowerSample, PowerSource, Quantity, Resolution, SourceInfo, SourceKind,
+    SourceSpec, open,
 };

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::RunWindow;
+use super::energy::Gap;
 use crate::harness::HostFacts;
 use crate::harness::plan::Plan;
 use crate::power::{PowerSample, SourceInfo};
@@ -58,6 +59,10 @@ pub struct SessionMeta {
     pub started_at: String,
     /// Wall-clock end, RFC 3339 in UTC; absent when the session did not end cleanly.
     pub ended_at: Option<String>,
+    /// Stretches without samples because the power source was disconnected and came
+    /// back (the trace itself just has no rows there).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<Gap>,
 }
 
 /// A session read back from its folder.
@@ -215,6 +220,14 @@ impl Journal {
             .write_record(&record)
             .map_err(|err| csv_write_error(&path, err))?;
         self.flush_if_due()
+    }
+
+    /// Records a disconnect gap in `session.json` at once (the trace is flushed first, so
+    /// the samples before the gap are on disk too).
+    pub fn mark_gap(&mut self, gap: Gap) -> Result<(), JournalError> {
+        self.flush()?;
+        self.meta.gaps.push(gap);
+        write_meta(&self.dir, &self.meta)
     }
 
     /// Flushes when [`FLUSH_INTERVAL`] has passed since the last flush.
@@ -453,6 +466,7 @@ mod tests {
             actprof_version: "0.1.0".into(),
             started_at: "2026-01-02T03:04:05.678Z".into(),
             ended_at: None,
+            gaps: Vec::new(),
         }
     }
 
@@ -497,6 +511,26 @@ mod tests {
         let lines: Vec<&str> = trace.lines().collect();
         assert_eq!(lines[0], TRACE_HEADER);
         assert_eq!(lines[1], "0.1,10.0,1.25,8.0,");
+    }
+
+    #[test]
+    fn a_gap_is_in_session_json_before_the_session_ends() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut journal = Journal::create(dir.path(), meta()).expect("created");
+        journal.append_samples(&samples()).expect("samples");
+        let gap = Gap {
+            start_s: 0.2,
+            end_s: 1.7,
+        };
+        journal.mark_gap(gap).expect("marked");
+        // Read back while the journal is still open, as after a crash.
+        let session = Journal::read(dir.path()).expect("read");
+        assert_eq!(session.meta.gaps, [gap]);
+        assert_eq!(session.samples, samples());
+        drop(journal);
+        let plain = meta();
+        let json = serde_json::to_string(&plain).expect("json");
+        assert!(!json.contains("gaps"), "no key without gaps: {json}");
     }
 
     #[test]

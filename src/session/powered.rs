@@ -128,6 +128,8 @@ pub struct PoweredOutcome {
 /// A plan, its opened power source, and the timing the source's rate requires.
 pub struct PoweredPlan {
     source: Box<dyn PowerSource>,
+    spec: SourceSpec,
+    poll_interval: Duration,
     info: SourceInfo,
     plan: Plan,
     idle: Duration,
@@ -153,6 +155,8 @@ impl PoweredPlan {
         plan.min_time = plan.min_time.max(shortest);
         Ok(PoweredPlan {
             source,
+            spec: spec.clone(),
+            poll_interval,
             info,
             plan,
             idle: idle.max(shortest),
@@ -198,14 +202,20 @@ impl PoweredPlan {
             actprof_version: env!("CARGO_PKG_VERSION").to_owned(),
             started_at: now_rfc3339(),
             ended_at: None,
+            gaps: Vec::new(),
         };
         let clock = SessionClock::start_now();
         let journal = Journal::create_in(sessions_root, meta)?;
         tracing::info!("journalling the session in {}", journal.dir().display());
-        let sampler = Sampler::spawn(self.source, clock).map_err(|source| SessionError::Power {
-            spec: spec.clone(),
-            source,
-        })?;
+        let (reopen_spec, poll_interval) = (self.spec.clone(), self.poll_interval);
+        let reopen = Box::new(move || power::open(&reopen_spec, poll_interval));
+        let sampler =
+            Sampler::spawn_reconnecting(self.source, clock, reopen).map_err(|source| {
+                SessionError::Power {
+                    spec: spec.clone(),
+                    source,
+                }
+            })?;
         let mut recording = Recording {
             spec,
             period_s: 1.0 / self.info.rate_hz,
@@ -268,6 +278,21 @@ impl Recording {
                 }
                 self.samples.extend_from_slice(&batch);
                 sink(SessionEvent::Samples(batch));
+            }
+            SamplerEvent::Disconnected { at_s, error } => {
+                sink(SessionEvent::Run(Event::Warning(format!(
+                    "power source `{}` at {at_s:.3} s: {error}; reconnecting",
+                    self.spec
+                ))));
+            }
+            SamplerEvent::Reconnected { gap } => {
+                sink(SessionEvent::Run(Event::Warning(format!(
+                    "power source `{}` reconnected; no samples from {:.3} s to {:.3} s",
+                    self.spec, gap.start_s, gap.end_s
+                ))));
+                if let Err(err) = self.journal.mark_gap(gap) {
+                    self.failure.get_or_insert(SessionError::Journal(err));
+                }
             }
             SamplerEvent::Failed(source) => {
                 self.failure.get_or_insert(SessionError::Power {
@@ -466,7 +491,7 @@ pub fn cell_energy(
     let run = energy::window_energy(samples, info.quantity, window.start_s, window.end_s, rules)?;
     let per_call = energy::energy_per_call(&run, idle, window.calls, window.elements)?;
     Ok(CellEnergy {
-        source: info.spec.clone(),
+        source: info.label(),
         avg_power_w: run.mean_power_w(),
         idle_power_w: idle.mean_power_w,
         samples: run.samples,

@@ -8,6 +8,7 @@ use egui_plot::{HoverPosition, Line, Plot, PlotPoint, PlotPoints, Span};
 use super::super::app::{Action, ActprofApp};
 use super::super::theme;
 use super::super::trace::{PowerTrace, TraceOrigin, TraceScope};
+use crate::power::SourceInfo;
 use crate::session::powered::IDLE_LABEL;
 
 /// Height of the trace plot in points.
@@ -23,7 +24,7 @@ pub fn power_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Actio
         no_source_ui(ui, app);
         return;
     }
-    header_ui(ui, &app.power);
+    header_ui(ui, &app.power, dark);
     if app.power.samples.is_empty() {
         ui.label("Waiting for the first power samples…");
         return;
@@ -40,16 +41,17 @@ pub fn power_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Actio
 fn no_source_ui(ui: &mut egui::Ui, app: &ActprofApp) {
     ui.heading("No power source is set");
     ui.label(
-        "Type a power source in the plan panel (Power source: `rapl`, `rapl:package-0` or \
-         `battery`) and press Run, or run `actprof bench --power rapl` / add \
-         `power = \"rapl\"` to a profile. The trace of the run then appears here.",
+        "Type a power source in the plan panel (Power source: `rapl`, `rapl:package-0`, \
+         `battery`, or a meter such as `um25c:/dev/rfcomm0`) and press Run, or run \
+         `actprof bench --power rapl` / add `power = \"rapl\"` to a profile. The trace of \
+         the run then appears here.",
     );
     if app.state.plan.power.is_some() {
         ui.label("A source is set: press Run (Ctrl+R) to record it.");
     }
 }
 
-fn header_ui(ui: &mut egui::Ui, trace: &PowerTrace) {
+fn header_ui(ui: &mut egui::Ui, trace: &PowerTrace, dark: bool) {
     let origin = match &trace.origin {
         Some(TraceOrigin::Session(dir)) => format!("Session {}", dir.display()),
         _ => "This run".to_owned(),
@@ -59,6 +61,12 @@ fn header_ui(ui: &mut egui::Ui, trace: &PowerTrace) {
         |info| info.description.clone(),
     );
     ui.label(format!("{origin}: {source}"));
+    if trace.info.as_ref().is_some_and(SourceInfo::is_emulated) {
+        ui.colored_label(
+            theme::warning(dark),
+            "EMULATED: these readings come from `actprof emulate`, not from a real meter.",
+        );
+    }
     if let Some(idle) = &trace.idle {
         ui.label(format!(
             "Idle baseline: {:.3} W over {} samples",

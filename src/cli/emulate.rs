@@ -1,0 +1,151 @@
+//! `actprof emulate KIND`: a meter emulator on a pseudo-terminal, for testing readers
+//! (and the GUI) without hardware.
+//!
+//! The slave path is the first line on standard output (flushed at once); readers open it
+//! like a real port. The emulator runs until SIGINT/SIGTERM or, with
+//! `--fault disconnect-after=D`, until it closes the port. With `replug` as well it comes
+//! back on a fresh pty after every disconnect, prints the new path on a new line, and
+//! points `--link PATH` (a symlink, like udev's `/dev/serial/by-id/` names) at it.
+
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+
+use crate::harness::plan::parse_duration;
+use crate::power::SourceKind;
+use crate::power::meters::emulate::{DEFAULT_SEED, EmulatorOptions, Faults, Waveform};
+use crate::power::meters::{tc66c_emulator, um_emulator};
+use crate::serial::{Link, SerialError, open_pty};
+
+/// Pause between a disconnect and the replug, like a cable pulled and plugged back.
+const REPLUG_PAUSE: Duration = Duration::from_millis(300);
+
+/// `actprof emulate`.
+#[derive(Clone, Debug, Args)]
+pub struct EmulateArgs {
+    /// The meter to emulate: um24c, um25c, um34c or tc66c.
+    #[arg(value_name = "KIND")]
+    pub kind: String,
+
+    /// The load to play: `const:0.5W`, `const:100mA@3.3V`,
+    /// `square:lo=0.1W,hi=0.5W,period=1s` (optionally `,v=3.3V`), or a CSV file
+    /// `time_s,power_w[,voltage_v]`. Voltage defaults to 5 V.
+    #[arg(long, value_name = "WAVEFORM", default_value = "const:0.5W")]
+    pub waveform: String,
+
+    /// Faults to inject, comma-separated: garbage, short-reads, drop-samples,
+    /// bad-checksum, silent-after=D, disconnect-after=D, replug.
+    #[arg(long, value_name = "LIST", default_value = "")]
+    pub fault: String,
+
+    /// Seed of the emulator's random choices (fault timing, chunk sizes).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+
+    /// Delay between a request and the reply, e.g. `300ms`. [default: the meter's own]
+    #[arg(long, value_name = "DURATION", value_parser = delay_arg)]
+    pub reply_delay: Option<Duration>,
+
+    /// Keep a symlink at PATH pointing to the current pty (replaced on every replug).
+    #[arg(long, value_name = "PATH")]
+    pub link: Option<PathBuf>,
+}
+
+fn delay_arg(text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|err| err.to_string())
+}
+
+/// An emulator's main loop: behaves like the device on `link` until `stop` is set or a
+/// disconnect fault fires.
+pub type EmulatorFn = fn(&mut dyn Link, &EmulatorOptions, &AtomicBool) -> Result<(), SerialError>;
+
+/// The emulator of `kind` in this build.
+pub fn emulator_for(kind: SourceKind) -> Option<EmulatorFn> {
+    match kind {
+        SourceKind::Um24c => Some(um_emulator::run_um24c),
+        SourceKind::Um25c => Some(um_emulator::run_um25c),
+        SourceKind::Um34c => Some(um_emulator::run_um34c),
+        SourceKind::Tc66c => Some(tc66c_emulator::run),
+        // TODO(#6): the PPK2, SCPI and INA emulators land with their own branches.
+        SourceKind::Ppk2
+        | SourceKind::Scpi
+        | SourceKind::Ina
+        | SourceKind::Rapl
+        | SourceKind::Battery => None,
+    }
+}
+
+/// Runs the emulator until stopped.
+pub fn run(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
+    let Some(kind) = SourceKind::from_name(&args.kind).filter(|kind| kind.is_serial_meter()) else {
+        bail!(
+            "`{}` is not a meter; emulate one of: um24c, um25c, um34c, tc66c",
+            args.kind
+        );
+    };
+    let Some(emulator) = emulator_for(kind) else {
+        bail!("this build has no emulator for `{}` yet", kind.name());
+    };
+    let options = EmulatorOptions {
+        waveform: args.waveform.parse::<Waveform>()?,
+        faults: args.fault.parse::<Faults>()?,
+        seed: args.seed,
+        reply_delay: args.reply_delay,
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    ctrlc::set_handler(move || flag.store(true, Ordering::Release))
+        .context("cannot catch SIGINT/SIGTERM to stop the emulator")?;
+
+    let mut plug = 0u64;
+    loop {
+        let (mut master, hold, slave_path) = open_pty()?;
+        if let Some(link) = &args.link {
+            point_link(link, &slave_path)
+                .with_context(|| format!("cannot point {} at {slave_path}", link.display()))?;
+        }
+        let mut stdout = io::stdout().lock();
+        writeln!(stdout, "{slave_path}")?;
+        stdout.flush()?;
+        drop(stdout);
+        tracing::info!("emulating a {} on {slave_path}", kind.name());
+
+        let options = EmulatorOptions {
+            seed: options.seed.wrapping_add(plug),
+            ..options.clone()
+        };
+        let outcome = emulator(master.as_mut(), &options, &stop);
+        drop(master);
+        drop(hold);
+        if let Err(err) = outcome {
+            tracing::warn!("the emulator stopped: {err}");
+        }
+        if stop.load(Ordering::Acquire) || !options.faults.replug {
+            break;
+        }
+        tracing::info!("disconnected on purpose; replugging");
+        std::thread::sleep(REPLUG_PAUSE);
+        plug += 1;
+    }
+    if let Some(link) = &args.link {
+        let _ = std::fs::remove_file(link);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Points the symlink `link` at `target`, replacing it atomically.
+fn point_link(link: &Path, target: &str) -> io::Result<()> {
+    let mut temporary = link.as_os_str().to_owned();
+    temporary.push(".new");
+    let temporary = PathBuf::from(temporary);
+    let _ = std::fs::remove_file(&temporary);
+    std::os::unix::fs::symlink(target, &temporary)?;
+    std::fs::rename(&temporary, link)
+}
