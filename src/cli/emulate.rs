@@ -20,7 +20,7 @@ use clap::Args;
 use crate::harness::plan::parse_duration;
 use crate::power::SourceKind;
 use crate::power::meters::emulate::{DEFAULT_SEED, EmulatorOptions, Faults, Waveform};
-use crate::power::meters::{tc66c_emulator, um_emulator};
+use crate::power::meters::{ppk2, tc66c_emulator, um_emulator};
 use crate::serial::{Link, SerialError, open_pty};
 
 /// Pause between a disconnect and the replug, like a cable pulled and plugged back.
@@ -29,7 +29,7 @@ const REPLUG_PAUSE: Duration = Duration::from_millis(300);
 /// `actprof emulate`.
 #[derive(Clone, Debug, Args)]
 pub struct EmulateArgs {
-    /// The meter to emulate: um24c, um25c, um34c or tc66c.
+    /// The meter to emulate: um24c, um25c, um34c, tc66c or ppk2.
     #[arg(value_name = "KIND")]
     pub kind: String,
 
@@ -72,12 +72,9 @@ pub fn emulator_for(kind: SourceKind) -> Option<EmulatorFn> {
         SourceKind::Um25c => Some(um_emulator::run_um25c),
         SourceKind::Um34c => Some(um_emulator::run_um34c),
         SourceKind::Tc66c => Some(tc66c_emulator::run),
-        // TODO(#6): the PPK2, SCPI and INA emulators land with their own branches.
-        SourceKind::Ppk2
-        | SourceKind::Scpi
-        | SourceKind::Ina
-        | SourceKind::Rapl
-        | SourceKind::Battery => None,
+        SourceKind::Ppk2 => Some(ppk2::emulator::run),
+        // TODO(#6): the SCPI and INA emulators land with their own branches.
+        SourceKind::Scpi | SourceKind::Ina | SourceKind::Rapl | SourceKind::Battery => None,
     }
 }
 
@@ -85,7 +82,7 @@ pub fn emulator_for(kind: SourceKind) -> Option<EmulatorFn> {
 pub fn run(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
     let Some(kind) = SourceKind::from_name(&args.kind).filter(|kind| kind.is_serial_meter()) else {
         bail!(
-            "`{}` is not a meter; emulate one of: um24c, um25c, um34c, tc66c",
+            "`{}` is not a meter; emulate one of: um24c, um25c, um34c, tc66c, ppk2",
             args.kind
         );
     };

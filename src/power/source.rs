@@ -392,8 +392,9 @@ pub fn open(
             super::meters::um::open(spec, poll_interval)
         }
         SourceKind::Tc66c => super::meters::tc66c::open(spec, poll_interval),
-        // TODO(#6): the PPK2, SCPI and INA readers land with their own branches.
-        SourceKind::Ppk2 | SourceKind::Scpi | SourceKind::Ina => Err(PowerError::UnknownKind {
+        SourceKind::Ppk2 => super::meters::ppk2::open(spec, poll_interval),
+        // TODO(#6): the SCPI and INA readers land with their own branches.
+        SourceKind::Scpi | SourceKind::Ina => Err(PowerError::UnknownKind {
             spec: spec.to_string(),
             kind: spec.kind.name().to_owned(),
         }),

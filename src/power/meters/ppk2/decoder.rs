@@ -134,6 +134,8 @@ pub struct DecodeStats {
     pub breaks: u64,
     /// Times decoding moved to another byte offset.
     pub realignments: u64,
+    /// Stream byte offset of the word that began the last break (0 before any).
+    pub last_break_offset: u64,
 }
 
 /// The stream decoder: keeps the 0–3 bytes of an incomplete word and the counter state
@@ -146,6 +148,8 @@ pub struct Decoder {
     expected: Option<u8>,
     suspects: [u8; SUSPECT_BYTES],
     suspect_len: usize,
+    /// Stream byte offset just past the word being decoded.
+    word_end: u64,
     stats: DecodeStats,
 }
 
@@ -164,6 +168,7 @@ impl Decoder {
             expected: None,
             suspects: [0; SUSPECT_BYTES],
             suspect_len: 0,
+            word_end: 0,
             stats: DecodeStats::default(),
         }
     }
@@ -180,7 +185,9 @@ impl Decoder {
 
     /// Decodes `input`, giving every accepted sample and every loss to `sink` in order.
     pub fn feed(&mut self, mut input: &[u8], sink: &mut impl Sink) {
-        self.stats.bytes += input.len() as u64;
+        let base = self.stats.bytes;
+        let total = input.len();
+        self.stats.bytes += total as u64;
         loop {
             if self.carry_len > 0 {
                 let take = (SAMPLE_LEN - self.carry_len).min(input.len());
@@ -192,13 +199,16 @@ impl Decoder {
                 }
                 self.carry_len = 0;
                 let bytes = self.carry;
+                self.word_end = base + (total - input.len()) as u64;
                 self.word(bytes, sink);
                 continue;
             }
             let mut consumed = 0;
+            let at = base + (total - input.len()) as u64;
             for chunk in input.chunks_exact(SAMPLE_LEN) {
                 consumed += SAMPLE_LEN;
                 let bytes = [chunk[0], chunk[1], chunk[2], chunk[3]];
+                self.word_end = at + consumed as u64;
                 self.word(bytes, sink);
                 if self.carry_len > 0 {
                     // Realigned: the leftover bytes come before the rest of `input`.
@@ -239,7 +249,11 @@ impl Decoder {
     fn suspect(&mut self, bytes: [u8; SAMPLE_LEN], sink: &mut impl Sink) {
         if self.suspect_len == 0 && self.expected.is_some() {
             self.stats.breaks += 1;
-            tracing::trace!("PPK2 counter sequence broken at byte {}", self.stats.bytes);
+            self.stats.last_break_offset = self.word_end.saturating_sub(SAMPLE_LEN as u64);
+            tracing::trace!(
+                "PPK2 counter sequence broken at byte {}",
+                self.stats.last_break_offset
+            );
         }
         if self.suspect_len == SUSPECT_BYTES {
             // Nothing ran consecutively in the oldest word at any offset: garbage.
@@ -422,6 +436,7 @@ mod tests {
         assert_eq!(sink.slots[30], Some(word(30, 1, 30, 0)));
         assert_eq!(decoder.stats().lost, 10);
         assert_eq!(decoder.stats().breaks, 1);
+        assert_eq!(decoder.stats().last_break_offset, 80);
     }
 
     #[test]
