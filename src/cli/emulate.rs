@@ -4,8 +4,9 @@
 //! The slave path is the first line on standard output (flushed at once); readers open it
 //! like a real port. The emulator runs until SIGINT/SIGTERM or, with
 //! `--fault disconnect-after=D`, until it closes the port. With `replug` as well it comes
-//! back on a fresh pty after every disconnect, prints the new path on a new line, and
-//! points `--link PATH` (a symlink, like udev's `/dev/serial/by-id/` names) at it.
+//! back once on a fresh pty (like a cable pulled and plugged back), prints the new path on
+//! a new line, and points `--link PATH` (a symlink, like udev's `/dev/serial/by-id/`
+//! names) at it; the replugged meter stays connected.
 
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -114,17 +115,21 @@ pub fn run(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
         drop(stdout);
         tracing::info!("emulating a {} on {slave_path}", kind.name());
 
-        let options = EmulatorOptions {
+        let mut options = EmulatorOptions {
             seed: options.seed.wrapping_add(plug),
             ..options.clone()
         };
+        // A replugged meter stays plugged: one pull per run.
+        if plug > 0 {
+            options.faults.disconnect_after = None;
+        }
         let outcome = emulator(master.as_mut(), &options, &stop);
         drop(master);
         drop(hold);
         if let Err(err) = outcome {
             tracing::warn!("the emulator stopped: {err}");
         }
-        if stop.load(Ordering::Acquire) || !options.faults.replug {
+        if stop.load(Ordering::Acquire) || !options.faults.replug || plug > 0 {
             break;
         }
         tracing::info!("disconnected on purpose; replugging");

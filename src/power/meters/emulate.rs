@@ -19,8 +19,8 @@
 //! `drop-samples` (some replies or samples are left out), `bad-checksum` (some frames
 //! are sent with a wrong trailer or checksum), `silent-after=D` (stop answering after D),
 //! `disconnect-after=D` (close the port after D) and `replug` (with `disconnect-after`:
-//! come back on a fresh pty after every disconnect instead of exiting). Each emulator
-//! documents how often its faults fire.
+//! come back once on a fresh pty instead of exiting). Each emulator documents how often
+//! its faults fire.
 
 use std::fmt;
 use std::path::Path;
@@ -272,7 +272,7 @@ pub struct Faults {
     pub silent_after: Option<Duration>,
     /// Close the port this long after start.
     pub disconnect_after: Option<Duration>,
-    /// After a disconnect, come back on a fresh pty instead of exiting.
+    /// After the disconnect, come back once on a fresh pty instead of exiting.
     pub replug: bool,
 }
 

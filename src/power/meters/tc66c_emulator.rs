@@ -6,11 +6,11 @@
 //! `pac3` block carries [`TC66C_EMULATOR_MARK`]. On `gtrec` it streams
 //! [`RECORDS`] 8-byte records (u32 LE voltage ×0.1 mV, current ×10 µA) and goes quiet.
 //!
-//! Faults (decided per reply with the seeded generator): `garbage` puts 1–3 random bytes
-//! before half of the frames; `short-reads` writes in chunks of 1–40 bytes with 2–15 ms
-//! pauses; `drop-samples` leaves a quarter of the requests unanswered; `bad-checksum`
-//! spoils one block's CRC in a quarter of the frames; `silent-after=D` and
-//! `disconnect-after=D` as for every emulator.
+//! Faults, on a fixed rhythm so tests know what to expect (the bytes come from the seeded
+//! generator): `garbage` puts 1–3 random bytes before every second frame; `short-reads`
+//! writes in chunks of 1–40 bytes with 2–15 ms pauses; `drop-samples` leaves every fourth
+//! request unanswered; `bad-checksum` spoils one block's CRC in every third frame;
+//! `silent-after=D` and `disconnect-after=D` as for every emulator.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -77,6 +77,7 @@ pub fn run(
     let mut heard: Vec<u8> = Vec::new();
     let mut due: Vec<(Instant, bool)> = Vec::new();
     let (mut mah, mut mwh, mut last_t) = (0.0, 0.0, 0.0);
+    let (mut requests, mut frames) = (0u64, 0u64);
     let mut buf = [0u8; 64];
     while !stop.load(Ordering::Acquire) {
         let elapsed = started.elapsed();
@@ -104,7 +105,8 @@ pub fn run(
         while due.first().is_some_and(|(at, _)| *at <= now) {
             let (_, records) = due.remove(0);
             let silent = faults.silent_after.is_some_and(|after| elapsed >= after);
-            if silent || (faults.drop_samples && rng.random_bool(0.25)) {
+            requests += 1;
+            if silent || (faults.drop_samples && requests % 4 == 0) {
                 continue;
             }
             let t_s = started.elapsed().as_secs_f64();
@@ -118,13 +120,14 @@ pub fn run(
             mwh += reading.power_w * 1e3 * hours;
             last_t = t_s;
             let mut frame = plaintext(&reading, mah, mwh);
-            if faults.bad_checksum && rng.random_bool(0.25) {
+            frames += 1;
+            if faults.bad_checksum && frames % 3 == 0 {
                 let block = rng.random_range(0..3);
                 frame[64 * block + 60] ^= 0x5a;
             }
             encrypt(&mut frame);
             let mut bytes = Vec::with_capacity(TC66C_FRAME_LEN + 3);
-            if faults.garbage && rng.random_bool(0.5) {
+            if faults.garbage && frames % 2 == 0 {
                 let junk = rng.random_range(1..=3);
                 bytes.extend((0..junk).map(|_| rng.random::<u8>()));
             }

@@ -8,11 +8,12 @@
 //! `0xF4` clears the group; none of them answers. The selected group accumulates mAh and
 //! mWh from the waveform. Frames carry [`UM_EMULATOR_MARK`] in the charging-mode field.
 //!
-//! Faults (each decided per reply with the seeded generator): `garbage` puts 1–3 random
-//! bytes before half of the frames; `short-reads` writes frames in chunks of 1–40 bytes
-//! with 2–15 ms pauses; `drop-samples` leaves a quarter of the polls unanswered;
-//! `bad-checksum` spoils the trailer (or the UM34C checksum) of a quarter of the frames;
-//! `silent-after=D` stops answering after D; `disconnect-after=D` ends the run after D.
+//! Faults, on a fixed rhythm so tests know what to expect (the bytes come from the seeded
+//! generator): `garbage` puts 1–3 random bytes before every second frame; `short-reads`
+//! writes frames in chunks of 1–40 bytes with 2–15 ms pauses; `drop-samples` leaves every
+//! fourth poll unanswered; `bad-checksum` spoils the trailer (or the UM34C checksum) of
+//! every third frame; `silent-after=D` stops answering after D; `disconnect-after=D` ends
+//! the run after D.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -194,6 +195,7 @@ pub fn run(
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let mut state = UmState::new(model);
     let mut due: Vec<Instant> = Vec::new();
+    let (mut polls, mut frames) = (0u64, 0u64);
     let mut buf = [0u8; 64];
     while !stop.load(Ordering::Acquire) {
         let elapsed = started.elapsed();
@@ -223,17 +225,19 @@ pub fn run(
         while due.first().is_some_and(|at| *at <= now) {
             due.remove(0);
             let silent = faults.silent_after.is_some_and(|after| elapsed >= after);
-            if silent || (faults.drop_samples && rng.random_bool(0.25)) {
+            polls += 1;
+            if silent || (faults.drop_samples && polls % 4 == 0) {
                 continue;
             }
+            frames += 1;
             let t_s = started.elapsed().as_secs_f64();
             state.update(t_s, options.waveform.at(t_s));
             let mut frame = state.frame().to_vec();
-            if faults.bad_checksum && rng.random_bool(0.25) {
+            if faults.bad_checksum && frames % 3 == 0 {
                 frame[129] ^= 0x5a;
             }
             let mut bytes = Vec::with_capacity(UM_FRAME_LEN + 3);
-            if faults.garbage && rng.random_bool(0.5) {
+            if faults.garbage && frames % 2 == 0 {
                 let junk = rng.random_range(1..=3);
                 bytes.extend((0..junk).map(|_| rng.random::<u8>()));
             }
