@@ -17,6 +17,10 @@
 //! started), anchored to the session clock when the first samples arrive. Lost samples
 //! (the counter skipped) are counted, logged with the stream byte offset, and left as a
 //! gap on the time axis.
+//!
+//! TODO(#6): the logic inputs D0–D7 are decoded and ORed per block ([`Averaged::logic`]),
+//! but `PowerSample` and the session trace have no field for them yet, so they are not
+//! recorded; the description says so.
 
 use std::time::{Duration, Instant};
 
