@@ -472,3 +472,124 @@ impl PowerSource for Ppk2Source {
         self.send(Command::DeviceRunningSet(false))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+
+    use super::super::device::Device;
+    use super::*;
+
+    /// A PPK2 behind an in-memory link: [`Device`] takes the commands, and while it
+    /// streams every read gets 100 samples of a 10 mA load.
+    struct FakePpk2 {
+        device: Device,
+        written: Arc<Mutex<Vec<u8>>>,
+        pending: VecDeque<u8>,
+    }
+
+    impl Link for FakePpk2 {
+        fn name(&self) -> &str {
+            "/dev/fake-ppk2"
+        }
+
+        fn write_all(&mut self, bytes: &[u8]) -> Result<(), SerialError> {
+            self.written.lock().expect("lock").extend_from_slice(bytes);
+            for request in self.device.receive(bytes) {
+                if request == super::super::device::Request::Metadata {
+                    self.pending.extend(self.device.metadata_text().bytes());
+                }
+            }
+            Ok(())
+        }
+
+        fn read_some(&mut self, buf: &mut [u8], _timeout: Duration) -> Result<usize, SerialError> {
+            if self.device.streaming() && self.pending.is_empty() {
+                for _ in 0..100 {
+                    let word = self.device.next_word(0.01, 0);
+                    self.pending.extend(word.to_bytes());
+                }
+            }
+            let count = buf.len().min(self.pending.len());
+            for (slot, byte) in buf.iter_mut().zip(self.pending.drain(..count)) {
+                *slot = byte;
+            }
+            Ok(count)
+        }
+
+        fn discard_input(&mut self) -> Result<(), SerialError> {
+            self.pending.clear();
+            Ok(())
+        }
+    }
+
+    struct Clock0(Instant);
+
+    impl Clock for Clock0 {
+        fn now_s(&self) -> f64 {
+            self.0.elapsed().as_secs_f64()
+        }
+    }
+
+    fn source(written: &Arc<Mutex<Vec<u8>>>) -> Ppk2Source {
+        let spec: SourceSpec = "ppk2:/dev/fake-ppk2?vdd_mv=3300".parse().expect("spec");
+        let link = FakePpk2 {
+            device: Device::new(),
+            written: Arc::clone(written),
+            pending: VecDeque::new(),
+        };
+        let settings = Settings::from_spec(&spec).expect("settings");
+        Ppk2Source::new(&spec, Box::new(link), settings)
+    }
+
+    #[test]
+    fn start_resets_then_configures_and_stop_switches_the_dut_off() {
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let mut ppk2 = source(&written);
+        let metadata = ppk2.reset_and_read_metadata().expect("metadata");
+        assert_eq!(metadata.emulator.as_deref(), Some("actprof"));
+        assert_eq!(*written.lock().expect("lock"), [0x07, 0x19]);
+        written.lock().expect("lock").clear();
+
+        let clock = Clock0(Instant::now());
+        ppk2.start(&clock).expect("starts");
+        assert_eq!(
+            *written.lock().expect("lock"),
+            [0x07, 0x19, 0x11, 0x02, 0x0D, 0x0C, 0xE4, 0x0C, 0x01, 0x06]
+        );
+        let mut samples = Vec::new();
+        for _ in 0..3 {
+            samples.extend(ppk2.poll(&clock).expect("polls"));
+        }
+        assert!(samples.len() > 50, "{} samples", samples.len());
+        assert!(samples.windows(2).all(|p| p[0].t_s < p[1].t_s));
+        for sample in &samples {
+            let current_a = sample.current_a.expect("current");
+            // Within half an ADC step of range 1 (a step is ≈ 1 µA at 10 mA) of the load.
+            assert!((current_a - 0.01).abs() < 1e-6, "{current_a} A");
+            assert_eq!(sample.voltage_v, Some(3.3));
+        }
+
+        written.lock().expect("lock").clear();
+        ppk2.stop().expect("stops");
+        assert_eq!(*written.lock().expect("lock"), [0x07, 0x0C, 0x00]);
+        // A second stop sends nothing more.
+        ppk2.stop().expect("stops again");
+        assert_eq!(written.lock().expect("lock").len(), 3);
+    }
+
+    #[test]
+    fn bad_options_are_refused_by_name() {
+        for (spec, reason) in [
+            ("ppk2:/dev/x?mode=smu", "expected `source` or `ampere`"),
+            ("ppk2:/dev/x?vdd_mv=700", "800–5000 mV"),
+            ("ppk2:/dev/x?avg=0", "1–1000"),
+            ("ppk2:/dev/x?rate=5", "no option `rate`"),
+        ] {
+            let spec: SourceSpec = spec.parse().expect("spec");
+            let message = Settings::from_spec(&spec).expect_err("refused").to_string();
+            assert!(message.contains(reason), "{spec}: {message}");
+        }
+    }
+}
