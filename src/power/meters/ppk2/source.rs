@@ -43,9 +43,9 @@ pub const OPTIONS: [&str; 5] = ["mode", "vdd_mv", "avg", "baud", "profile"];
 /// VDD unless `vdd_mv` says otherwise, in mV.
 pub const DEFAULT_VDD_MV: u16 = 3300;
 
-/// How often the sampler drains the port (Nordic's app drains every 30 ms; at 10 ms a
-/// poll reads about 4 kB).
-pub const POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// Shortest time between two drains of the port (the profile's `poll_interval_ms`, 30 ms
+/// as Nordic's app, is used unless it is shorter than this).
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(5);
 
 /// Longest quiet spell that ends the draining of a stream after `AverageStop`.
 const DRAIN_QUIET: Duration = Duration::from_millis(30);
@@ -80,6 +80,8 @@ pub struct Settings {
     pub connect_timeout: Duration,
     /// How long without a byte while streaming before the meter counts as gone.
     pub silence_timeout: Duration,
+    /// How often the sampler drains the port.
+    pub poll_interval: Duration,
 }
 
 impl Settings {
@@ -125,11 +127,14 @@ impl Settings {
                 .unwrap_or(profile.baud),
             connect_timeout: Duration::from_millis(profile.connect_timeout_ms),
             silence_timeout: Duration::from_millis(profile.silence_timeout_ms),
+            poll_interval: Duration::from_millis(profile.poll_interval_ms).max(MIN_POLL_INTERVAL),
         })
     }
 }
 
-/// Opens the PPK2 `spec` names and reads its metadata.
+/// Opens the PPK2 `spec` names and reads its metadata. The PPK2 streams at its own rate,
+/// so `_poll_interval` (a polled meter's request interval) does not apply; the port is
+/// drained every [`Settings::poll_interval`].
 pub fn open(
     spec: &SourceSpec,
     _poll_interval: Duration,
@@ -401,7 +406,7 @@ impl PowerSource for Ppk2Source {
     }
 
     fn poll_interval(&self) -> Duration {
-        POLL_INTERVAL
+        self.settings.poll_interval
     }
 
     fn start(&mut self, clock: &dyn Clock) -> Result<(), PowerError> {
@@ -435,7 +440,7 @@ impl PowerSource for Ppk2Source {
                     "the metadata came, but no sample stream after AverageStart (0x06)".into(),
                 ));
             }
-            self.receive((deadline - now).min(POLL_INTERVAL))?;
+            self.receive((deadline - now).min(self.settings.poll_interval))?;
         }
         // The newest slot arrived by now: the anchor errs late by the transfer delay only.
         let slots = self.averager.slots() as f64;
