@@ -183,6 +183,10 @@ fn an_emulated_source_is_labelled_emulated_in_the_power_tab() {
         "{text}"
     );
     assert!(text.contains("not from a real meter"), "{text}");
+    assert!(
+        text.contains("is EMULATED (actprof emulate), not a real meter"),
+        "{text}"
+    );
 
     // A real source gets no such line.
     h.state_mut().power.start_run(synthetic_info());
@@ -190,4 +194,5 @@ fn an_emulated_source_is_labelled_emulated_in_the_power_tab() {
     h.step();
     h.step();
     assert!(!all_text(&h).contains("not from a real meter"));
+    assert!(!all_text(&h).contains("EMULATED"));
 }

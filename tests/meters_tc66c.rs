@@ -104,7 +104,7 @@ fn a_pulled_cable_reconnects_into_the_same_session() {
     let log = stderr(&output);
     assert!(output.status.success(), "{log}");
     assert!(
-        log.contains("the serial port disconnected") && log.contains(link_text),
+        log.contains("the TC66C disconnected (") && log.contains(link_text),
         "{log}"
     );
     let session = the_session(data.path());
@@ -207,7 +207,11 @@ fn only_checked_windows(cipher: &Aes256, stream: &[u8], frames: &[Tc66Frame]) ->
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 50_000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 50_000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Random bytes: no panic, nothing decoded that the oracle does not pass.
     #[test]

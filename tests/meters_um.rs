@@ -139,7 +139,7 @@ fn a_silent_meter_is_reported_with_its_port_and_what_was_seen() {
         log.contains("bytes: ") && log.contains(&emulator.port),
         "{log}"
     );
-    assert!(log.contains("samples; they are kept in"), "{log}");
+    assert!(log.contains("; they are kept in"), "{log}");
     let session = the_session(data.path());
     assert!(
         !session.samples.is_empty(),
@@ -175,7 +175,10 @@ fn a_pulled_cable_reconnects_into_the_same_session_with_the_gap_marked() {
         emulator.port,
         "it came back on a new pty"
     );
-    assert!(log.contains("the serial port disconnected"), "{log}");
+    assert!(
+        log.contains("the UM25C disconnected (") && log.contains("; before that, received "),
+        "{log}"
+    );
     assert!(log.contains(link_text), "the message names the port: {log}");
     assert!(log.contains("reconnected; no samples from"), "{log}");
     assert!(stdout(&output).contains("reconnect:  disconnected, no sample from"));
@@ -221,9 +224,12 @@ fn a_closed_port_ends_the_recording_naming_it_and_keeps_the_samples() {
         started.elapsed().as_secs_f64() < 6.0,
         "no hang on a closed port"
     );
-    assert!(log.contains("the serial port disconnected"), "{log}");
+    assert!(
+        log.contains("the UM25C disconnected (") && log.contains("; before that, received "),
+        "{log}"
+    );
     assert!(log.contains(&emulator.port), "{log}");
-    assert!(log.contains("samples; they are kept in"), "{log}");
+    assert!(log.contains("; they are kept in"), "{log}");
     assert!(!the_session(data.path()).samples.is_empty());
 }
 
@@ -365,7 +371,11 @@ fn any_model() -> impl Strategy<Value = Model> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 50_000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 50_000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Random bytes, sometimes seeded with model IDs and trailers: no panic, and nothing
     /// decoded that is not a checked window.

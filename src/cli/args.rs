@@ -95,7 +95,8 @@ pub struct BenchArgs {
     pub out: Option<PathBuf>,
 
     /// Record a power source during the run and attribute energy per call: `rapl`,
-    /// `rapl:ZONE` or `battery`. An idle baseline is measured first and every cell runs
+    /// `rapl:ZONE`, `battery`, or a USB meter (`um24c:PORT`, `um25c:PORT`, `um34c:PORT`,
+    /// `tc66c:PORT`). An idle baseline is measured first and every cell runs
     /// for at least 22 samples of the source. Overrides the profile's `power` key.
     /// ACTPROF_POWERCAP_ROOT and ACTPROF_POWER_SUPPLY_ROOT move the sysfs trees read.
     #[arg(long = "power", value_name = "SOURCE", value_parser = power_arg)]

@@ -45,7 +45,7 @@ pub struct EmulateArgs {
     #[arg(long, value_name = "LIST", default_value = "")]
     pub fault: String,
 
-    /// Seed of the emulator's random choices (fault timing, chunk sizes).
+    /// Seed of the emulator's random choices (garbage bytes, chunk sizes and pauses).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SEED)]
     pub seed: u64,
 

@@ -30,9 +30,10 @@ pub struct RecordArgs {
     /// e.g. `rapl:package-0`, `rapl:core`), `battery` (laptop battery discharge,
     /// coarse), or a USB meter on a serial port: `um24c:PORT`, `um25c:PORT`,
     /// `um34c:PORT` (options `?group=N`, `?baud=N`, `?profile=FILE`), `tc66c:PORT`,
-    /// `ppk2:PORT` (options `?mode=source|ampere`, `?vdd_mv=N`, `?avg=N`). A
-    /// meter that disconnects is reopened and the gap is marked in the session. For testing and diagnosis, the environment variables
-    /// ACTPROF_POWERCAP_ROOT and ACTPROF_POWER_SUPPLY_ROOT move the sysfs trees read.
+    /// `ppk2:PORT` (options `?mode=source|ampere`, `?vdd_mv=N`, `?avg=N`). A meter that
+    /// disconnects is reopened and the gap is marked in the session. For testing and
+    /// diagnosis, the environment variables ACTPROF_POWERCAP_ROOT and
+    /// ACTPROF_POWER_SUPPLY_ROOT move the sysfs trees read.
     #[arg(long = "power", value_name = "SOURCE", value_parser = source_arg)]
     pub source: SourceSpec,
 
@@ -148,8 +149,8 @@ fn collect(
     if let Some(err) = failure.or_else(|| collected.down.take()) {
         journal.flush()?;
         return Err(anyhow::Error::new(err).context(format!(
-            "the power source failed after {} samples; they are kept in {}",
-            collected.samples.len(),
+            "the power source failed after {}; they are kept in {}",
+            samples_text(collected.samples.len()),
             journal.dir().display()
         )));
     }
@@ -169,9 +170,8 @@ fn take(
         }
         SamplerEvent::Disconnected { at_s, error } => {
             eprintln!(
-                "warning: at {at_s:.3} s, after {} samples: {error}; reconnecting (the \
-                 samples so far are kept)",
-                collected.samples.len()
+                "warning: at {at_s:.3} s: {error}; reconnecting (kept so far: {})",
+                samples_text(collected.samples.len())
             );
             collected.down = Some(error);
         }
@@ -187,6 +187,15 @@ fn take(
         SamplerEvent::Failed(err) => return Ok(Some(err)),
     }
     Ok(None)
+}
+
+/// `1 sample`, `2 samples`.
+fn samples_text(count: usize) -> String {
+    if count == 1 {
+        "1 sample".to_owned()
+    } else {
+        format!("{count} samples")
+    }
 }
 
 fn progress_bar(duration: Duration) -> ProgressBar {

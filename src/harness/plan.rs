@@ -557,15 +557,21 @@ mod tests {
         );
         assert_eq!(Plan::default().power, None);
 
-        let bad = format!("{QUICK_LOCAL_TOML}power = \"ppk2\"\n");
+        let bad = format!("{QUICK_LOCAL_TOML}power = \"um99x\"\n");
         let message = Plan::from_toml_str(&bad, "p.toml")
             .expect_err("unknown kind")
             .to_string();
         assert!(message.starts_with("p.toml:"), "{message}");
         assert!(
-            message.contains("unknown power source kind `ppk2`"),
+            message.contains("unknown power source kind `um99x`"),
             "{message}"
         );
+
+        let portless = format!("{QUICK_LOCAL_TOML}power = \"ppk2\"\n");
+        let message = Plan::from_toml_str(&portless, "p.toml")
+            .expect_err("a meter needs its port")
+            .to_string();
+        assert!(message.contains("`ppk2` needs a serial port"), "{message}");
     }
 
     #[test]

@@ -297,7 +297,8 @@ fn power_source_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
     let dark = ui.visuals().dark_mode;
     let editor = &mut app.plan_editor;
     let name = ui.label("Power source (empty = none)");
-    let field = egui::TextEdit::singleline(&mut editor.power_text).hint_text("rapl");
+    let field = egui::TextEdit::singleline(&mut editor.power_text)
+        .hint_text("rapl, battery, um25c:/dev/rfcomm0, tc66c:/dev/ttyACM0");
     if ui.add(field).labelled_by(name.id).changed() {
         let text = editor.power_text.trim();
         if text.is_empty() {

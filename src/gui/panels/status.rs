@@ -41,6 +41,15 @@ pub fn status_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
             app.host.as_ref().map_or(0, |host| host.logical_cores)
         ));
     }
+    if let Some(info) = app.power.info.as_ref().filter(|info| info.is_emulated()) {
+        ui.colored_label(
+            theme::warning(dark),
+            format!(
+                "Power source `{}` is EMULATED (actprof emulate), not a real meter",
+                info.spec
+            ),
+        );
+    }
     let host_warnings = app.host.iter().flat_map(|host| host.warnings.iter());
     for warning in host_warnings.chain(&app.messages.run_warnings) {
         ui.colored_label(theme::warning(dark), format!("Warning: {warning}"));

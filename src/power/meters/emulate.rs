@@ -353,7 +353,7 @@ pub struct EmulatorOptions {
     pub waveform: Waveform,
     /// The faults it injects.
     pub faults: Faults,
-    /// Seed of its random choices (fault timing, chunk sizes).
+    /// Seed of its random choices (garbage bytes, chunk sizes and pauses).
     pub seed: u64,
     /// Delay between a request and its reply; `None` = the model's own default.
     pub reply_delay: Option<Duration>,

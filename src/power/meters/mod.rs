@@ -125,6 +125,15 @@ pub enum MeterError {
         port: String,
     },
 
+    /// The meter's port went away mid-recording (cable pulled, meter switched off).
+    #[error("the {meter} disconnected ({what}); before that, {seen}: {port}")]
+    Disconnected {
+        meter: &'static str,
+        what: String,
+        seen: Seen,
+        port: String,
+    },
+
     /// A frame failed its checks and was dropped (logged and counted, not fatal).
     #[error("dropped a {meter} frame at byte {offset} of the stream ({reason}): {port}")]
     BadFrame {
@@ -138,7 +147,10 @@ pub enum MeterError {
 impl MeterError {
     /// True when reopening the meter may bring it back.
     pub fn is_disconnect(&self) -> bool {
-        matches!(self, MeterError::Silent { .. })
+        matches!(
+            self,
+            MeterError::Silent { .. } | MeterError::Disconnected { .. }
+        )
     }
 }
 

@@ -18,7 +18,7 @@ use crate::power::{
     Clock, EMULATED_PREFIX, PowerError, PowerSample, PowerSource, Quantity, Resolution, SourceInfo,
     SourceSpec,
 };
-use crate::serial::{Link, hex, open_port};
+use crate::serial::{Link, SerialError, hex, open_port};
 
 /// The sampler calls [`PolledMeter::poll`] this often; each call costs one quick read.
 const TICK: Duration = Duration::from_millis(20);
@@ -296,6 +296,37 @@ impl<P: Protocol> PowerSource for PolledMeter<P> {
     }
 
     fn poll(&mut self, clock: &dyn Clock) -> Result<Vec<PowerSample>, PowerError> {
+        self.poll_frames(clock).map_err(|err| self.explain(err))
+    }
+
+    fn stop(&mut self) -> Result<(), PowerError> {
+        let mut seen = self.seen.clone();
+        seen.skipped = self.protocol.skipped();
+        tracing::debug!("{} on {}: {seen}", self.protocol.meter(), self.link.name());
+        Ok(())
+    }
+}
+
+impl<P: Protocol> PolledMeter<P> {
+    /// A closed port, told with what this meter had sent before.
+    fn explain(&self, err: PowerError) -> PowerError {
+        match err {
+            PowerError::Serial(SerialError::Disconnected { what, port }) => {
+                let mut seen = self.seen.clone();
+                seen.skipped = self.protocol.skipped();
+                MeterError::Disconnected {
+                    meter: self.protocol.meter(),
+                    what,
+                    seen,
+                    port,
+                }
+                .into()
+            }
+            other => other,
+        }
+    }
+
+    fn poll_frames(&mut self, clock: &dyn Clock) -> Result<Vec<PowerSample>, PowerError> {
         self.receive(Duration::ZERO)?;
         let now = Instant::now();
         let t_s = clock.now_s();
@@ -349,13 +380,6 @@ impl<P: Protocol> PowerSource for PolledMeter<P> {
             .into());
         }
         Ok(samples)
-    }
-
-    fn stop(&mut self) -> Result<(), PowerError> {
-        let mut seen = self.seen.clone();
-        seen.skipped = self.protocol.skipped();
-        tracing::debug!("{} on {}: {seen}", self.protocol.meter(), self.link.name());
-        Ok(())
     }
 }
 

@@ -670,4 +670,68 @@ mod tests {
         assert!(consistent(5.0, 0.0, 0.0, &coarse));
         assert!(!consistent(5.0, 1.0, 4.0, &coarse));
     }
+
+    #[test]
+    fn the_group_option_selects_the_group_on_the_meter() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        use crate::power::meters::emulate::EmulatorOptions;
+        use crate::power::meters::um_emulator;
+        use crate::serial::{open_port, open_pty};
+
+        let (mut master, _hold, port) = open_pty().expect("pty");
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let emulator = std::thread::spawn(move || {
+            let options = EmulatorOptions::default();
+            um_emulator::run_um25c(master.as_mut(), &options, &flag)
+        });
+
+        let spec: SourceSpec = format!("um25c:{port}?group=3").parse().expect("spec");
+        let meter = open(&spec, Duration::from_millis(100)).expect("opens");
+        assert!(
+            meter
+                .info()
+                .description
+                .starts_with("EMULATED RDTech UM25C")
+        );
+        drop(meter);
+
+        // Ask the meter ourselves: its frames now report group 3 (offset 14).
+        let mut link = open_port(&port, 9600).expect("reopens");
+        link.write_all(&[UM_REQUEST]).expect("poll");
+        let mut frame = Vec::new();
+        let mut buf = [0u8; 256];
+        while frame.len() < UM_FRAME_LEN {
+            let count = link
+                .read_some(&mut buf, Duration::from_secs(2))
+                .expect("reads");
+            assert!(count > 0, "the emulator answers");
+            frame.extend_from_slice(&buf[..count]);
+        }
+        let decoded = decode_frame(Model::Um25c, &Model::Um25c.scales(), &frame).expect("ok");
+        assert_eq!(decoded.group, 3);
+        stop.store(true, Ordering::Release);
+        emulator.join().expect("joins").expect("runs cleanly");
+    }
+
+    #[test]
+    fn group_options_the_meter_cannot_take_are_refused() {
+        for (text, reason) in [
+            ("um25c:/dev/null?group=10", "data group 10 does not exist"),
+            (
+                "um24c:/dev/null?group=2",
+                "the UM24C cannot select a data group",
+            ),
+            ("um25c:/dev/null?colour=red", "no option `colour`"),
+        ] {
+            let spec: SourceSpec = text.parse().expect(text);
+            let message = open(&spec, Duration::from_millis(100))
+                .err()
+                .expect(text)
+                .to_string();
+            assert!(message.contains(reason), "{text}: {message}");
+        }
+    }
 }
