@@ -205,3 +205,44 @@ proptest! {
         );
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 5_000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn metadata_in_any_pieces_or_after_noise_parses_the_same(seed in any::<u64>()) {
+        use super::device::Device;
+        use super::metadata::{MAX_METADATA_LEN, MetadataReader};
+
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let text = Device::new().metadata_text();
+        let expected = MetadataReader::new().push(text.as_bytes()).expect("fits").expect("whole");
+        // Noise without newlines before the text only lengthens its first line's key.
+        let noise: Vec<u8> = (0..rng.random_range(0..40))
+            .map(|_| rng.random_range(0x20..0x7f_u8))
+            .collect();
+        let mut bytes = noise;
+        bytes.push(b'\n');
+        bytes.extend_from_slice(text.as_bytes());
+        let mut reader = MetadataReader::new();
+        let mut parsed = None;
+        let mut rest = bytes.as_slice();
+        while !rest.is_empty() && parsed.is_none() {
+            let n = rng.random_range(0..=64).min(rest.len());
+            parsed = reader.push(&rest[..n]).expect("fits");
+            rest = &rest[n..];
+        }
+        prop_assert!(rest.is_empty(), "parsed before the end");
+        prop_assert_eq!(parsed, Some(expected));
+
+        // Random bytes: never a panic, never more than the limit kept.
+        let mut reader = MetadataReader::new();
+        for _ in 0..rng.random_range(0..100) {
+            let piece: Vec<u8> = (0..rng.random_range(0..200)).map(|_| rng.random()).collect();
+            if reader.push(&piece).is_err() {
+                break;
+            }
+        }
+        prop_assert!(reader.received() <= MAX_METADATA_LEN);
+    }
+}
