@@ -21,7 +21,7 @@ use clap::Args;
 use crate::harness::plan::parse_duration;
 use crate::power::SourceKind;
 use crate::power::meters::emulate::{DEFAULT_SEED, EmulatorOptions, Faults, Waveform};
-use crate::power::meters::{tc66c_emulator, um_emulator};
+use crate::power::meters::{ppk2, tc66c_emulator, um_emulator};
 use crate::serial::{Link, SerialError, open_pty};
 
 /// Pause between a disconnect and the replug, like a cable pulled and plugged back.
@@ -30,8 +30,8 @@ const REPLUG_PAUSE: Duration = Duration::from_millis(300);
 /// `actprof emulate`.
 #[derive(Clone, Debug, Args)]
 pub struct EmulateArgs {
-    /// The meter to emulate: um24c, um25c, um34c, tc66c, scpi (a bench supply) or ina
-    /// (an INA219 line logger).
+    /// The meter to emulate: um24c, um25c, um34c, tc66c, ppk2, scpi (a bench supply) or
+    /// ina (an INA219 line logger).
     #[arg(value_name = "KIND")]
     pub kind: String,
 
@@ -76,8 +76,8 @@ pub fn emulator_for(kind: SourceKind) -> Option<EmulatorFn> {
         SourceKind::Tc66c => Some(tc66c_emulator::run),
         SourceKind::Scpi => Some(crate::power::meters::scpi::emulator::run),
         SourceKind::Ina => Some(crate::power::meters::line::emulator::run),
-        // TODO(#6): the PPK2 emulator lands with its own branch.
-        SourceKind::Ppk2 | SourceKind::Rapl | SourceKind::Battery => None,
+        SourceKind::Ppk2 => Some(ppk2::emulator::run),
+        SourceKind::Rapl | SourceKind::Battery => None,
     }
 }
 
@@ -85,7 +85,7 @@ pub fn emulator_for(kind: SourceKind) -> Option<EmulatorFn> {
 pub fn run(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
     let Some(kind) = SourceKind::from_name(&args.kind).filter(|kind| kind.is_serial_meter()) else {
         bail!(
-            "`{}` is not a meter; emulate one of: um24c, um25c, um34c, tc66c, scpi, ina",
+            "`{}` is not a meter; emulate one of: um24c, um25c, um34c, tc66c, ppk2, scpi, ina",
             args.kind
         );
     };

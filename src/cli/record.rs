@@ -29,8 +29,9 @@ pub struct RecordArgs {
     /// Power source: `rapl` (all CPU packages), `rapl:ZONE` (a RAPL zone by name or id,
     /// e.g. `rapl:package-0`, `rapl:core`), `battery` (laptop battery discharge,
     /// coarse), or a USB meter on a serial port: `um24c:PORT`, `um25c:PORT`,
-    /// `um34c:PORT` (options `?group=N`, `?baud=N`, `?profile=FILE`), `tc66c:PORT`, an
-    /// SCPI instrument `scpi:PORT` (options `?curr=QUERY`, `?volt=QUERY`, `?eol=crlf`,
+    /// `um34c:PORT` (options `?group=N`, `?baud=N`, `?profile=FILE`), `tc66c:PORT`,
+    /// `ppk2:PORT` (options `?mode=source|ampere`, `?vdd_mv=N`, `?avg=N`), an SCPI
+    /// instrument `scpi:PORT` (options `?curr=QUERY`, `?volt=QUERY`, `?eol=crlf`,
     /// `?timeout=D`, `?baud=N`, `?profile=FILE`) or a line logger `ina:PORT` (`?baud=N`).
     /// A meter that disconnects is reopened and the gap is marked in the session. For
     /// testing and diagnosis, the environment variables ACTPROF_POWERCAP_ROOT and

@@ -13,8 +13,8 @@ pub enum PowerError {
     /// The spec names a kind of source this build does not know.
     #[error(
         "unknown power source kind `{kind}` in `{spec}`; this build knows: rapl, \
-         rapl:ZONE, battery, um24c:PORT, um25c:PORT, um34c:PORT, tc66c:PORT, scpi:PORT, \
-         ina:PORT"
+         rapl:ZONE, battery, um24c:PORT, um25c:PORT, um34c:PORT, tc66c:PORT, ppk2:PORT, \
+         scpi:PORT, ina:PORT"
     )]
     UnknownKind { spec: String, kind: String },
 

@@ -394,11 +394,7 @@ pub fn open(
         SourceKind::Tc66c => super::meters::tc66c::open(spec, poll_interval),
         SourceKind::Scpi => super::meters::scpi::source::open(spec, poll_interval),
         SourceKind::Ina => super::meters::line::source::open(spec, poll_interval),
-        // TODO(#6): the PPK2 reader lands with its own branch.
-        SourceKind::Ppk2 => Err(PowerError::UnknownKind {
-            spec: spec.to_string(),
-            kind: spec.kind.name().to_owned(),
-        }),
+        SourceKind::Ppk2 => super::meters::ppk2::open(spec, poll_interval),
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod emulate;
 pub mod line;
 pub mod polled;
+pub mod ppk2;
 pub mod profile;
 pub mod scpi;
 pub mod tc66c;
