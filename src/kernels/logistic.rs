@@ -14,7 +14,7 @@ use super::exp::exp_split;
 use super::lanes::{Arith, Kernel, abs, at_least, signed_zero};
 
 /// Below `z = -GATE_CLOSED` the gate `σ(z)` counts as 0 (e^-130 ≈ 3.5e-57).
-const GATE_CLOSED: f32 = 130.0;
+pub(crate) const GATE_CLOSED: f32 = 130.0;
 
 /// `x·σ(z + z_lo)`, where `z_lo` is the low part of a gate argument known to more than
 /// f32 precision (`HAS_LO` false when `z` is exact and `z_lo` is 0).

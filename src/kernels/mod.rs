@@ -16,6 +16,8 @@ pub mod int8;
 pub mod reference;
 pub mod ulp;
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod exp;
 mod gelu;
 mod lanes;

@@ -12,10 +12,10 @@ use super::exp::exp_split;
 use super::lanes::{Arith, Kernel, abs, at_least, copysign};
 
 /// Where the polynomial hands over to the exponential form: ln(3)/2 rounded up.
-const SMALL: f32 = 0.549_306_2;
+pub(crate) const SMALL: f32 = 0.549_306_2;
 
 /// `P(s)` coefficients (s⁰ … s⁴) in `tanh(y) ≈ y + y³·P(y²)`.
-const TANH_P: [f32; 5] = [
+pub(crate) const TANH_P: [f32; 5] = [
     -0.333_333_16,
     0.133_325_44,
     -0.053_847_548,
@@ -24,7 +24,7 @@ const TANH_P: [f32; 5] = [
 ];
 
 /// Clamp of the exponent argument `-2|x|`: e^-40 is far below half an ULP of 1.
-const SATURATED: f32 = 40.0;
+pub(crate) const SATURATED: f32 = 40.0;
 
 /// `tanh(x)`.
 #[derive(Clone, Copy)]
