@@ -142,7 +142,7 @@ fn run_activation(isa: Isa, activation: Activation, io: Io<'_>) {
         Activation::Tanh => run_wide(isa, Tanh, io),
         Activation::Gelu {
             approximation: GeluApproximation::Erf,
-        } => run_kernel(isa, GeluErf, io),
+        } => run_wide(isa, GeluErf, io),
         Activation::Gelu {
             approximation: GeluApproximation::Tanh,
         } => {

@@ -58,7 +58,7 @@ const G0: f32 = 1.042_523_5;
 const G1: f32 = 0.862_179_7;
 
 /// Beyond this |x| a negative x has a subnormal GELU (t·Φ(−t) = 2^-126 at t = 13.14625).
-const FLUSH: f32 = 13.15;
+pub(crate) const FLUSH: f32 = 13.15;
 
 /// Clamp of the exponent argument so that `2^n` stays a normal number.
 const EXP_FLOOR: f32 = 87.5;
