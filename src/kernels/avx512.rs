@@ -175,228 +175,53 @@ impl Wide for Tanh {
     }
 }
 
-/// `table[index]` per lane, for a 32-entry table (two zmm registers, one `vpermt2ps`).
+/// `table[index]` per lane for a 16-entry table (one `vpermps`, index taken modulo 16).
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
 #[inline]
-fn lookup(table: &[f32; 32], index: __m512i) -> __m512 {
-    // SAFETY: both loads read 16 floats inside the 32-element array.
-    let (low, high) = unsafe {
-        (
-            _mm512_loadu_ps(table.as_ptr()),
-            _mm512_loadu_ps(table.as_ptr().add(16)),
-        )
-    };
-    _mm512_permutex2var_ps(low, index, high)
+fn lookup(table: &[f32; 16], index: __m512i) -> __m512 {
+    // SAFETY: the load reads the 16 floats of the array.
+    let entries = unsafe { _mm512_loadu_ps(table.as_ptr()) };
+    _mm512_permutexvar_ps(index, entries)
 }
 
-/// `v` followed by zeros, as a 32-entry table.
-const fn pad<const N: usize>(v: [f32; N]) -> [f32; 32] {
-    let mut out = [0.0; 32];
-    let mut i = 0;
-    while i < N {
-        out[i] = v[i];
-        i += 1;
-    }
-    out
-}
-
-/// Interval centres `c_k` of the GELU tail pieces (k = 0: [0, 0.5); then quarter binades).
-const TAIL_CENTRE: [f32; 32] = pad([
-    0.24998306, 0.56245166, 0.68746316, 0.8125291, 0.93743914, 1.1249578, 1.3749362, 1.6253736,
-    1.8749936, 2.2495804, 2.7490814, 3.2507646, 3.7502074, 4.4994736, 5.4992843, 6.500113,
-    7.500835, 9.001333, 10.998244, 13.0004835, 14.9992075,
-]);
+/// Piece centres `c_k` of the GELU tail.
+const TAIL_CENTRE: [f32; 16] = [0.124973945, 0.37503263, 0.6248979, 0.8751817, 1.2497821, 1.7499583, 2.2495804, 2.7490814, 3.4999094, 4.4994736, 5.4992843, 6.500113, 8.000624, 9.998721, 11.999951, 14.000925];
 /// Coefficient of `w^0` in each piece.
-const TAIL_C0: [f32; 32] = pad([
-    0.4140371,
-    0.33607158,
-    0.3114408,
-    0.28969032,
-    0.27042127,
-    0.24533658,
-    0.21764618,
-    0.19499247,
-    0.17629133,
-    0.15367427,
-    0.13076098,
-    0.11342896,
-    0.100034274,
-    0.084812514,
-    0.070351325,
-    0.060014676,
-    0.052287467,
-    0.043792453,
-    0.03598054,
-    0.030508293,
-    0.026480876,
-]);
+const TAIL_C0: [f32; 16] = [0.45380214, 0.37959605, 0.32337627, 0.27974257, 0.2307844, 0.18523479, 0.15367427, 0.13076098, 0.106347576, 0.084812514, 0.070351325, 0.060014676, 0.049118828, 0.03951165, 0.033019103, 0.028350806];
 /// Coefficient of `w^1` in each piece.
-const TAIL_C1: [f32; 32] = pad([
-    -0.29544008,
-    -0.20991826,
-    -0.1848382,
-    -0.16356048,
-    -0.1454388,
-    -0.12294898,
-    -0.099692665,
-    -0.08200667,
-    -0.06839717,
-    -0.053239647,
-    -0.0394697,
-    -0.03021144,
-    -0.023793003,
-    -0.017330615,
-    -0.012060346,
-    -0.008840103,
-    -0.0067426222,
-    -0.0047518215,
-    -0.0032194983,
-    -0.0023197224,
-    -0.001750128,
-]);
+const TAIL_C1: [f32; 16] = [-0.34222883, -0.25658137, -0.19686513, -0.1541167, -0.11051208, -0.07478914, -0.053239647, -0.0394697, -0.026735405, -0.017330615, -0.012060346, -0.008840103, -0.0059610223, -0.0038763033, -0.002714649, -0.002004772];
 /// Coefficient of `w^2` in each piece.
-const TAIL_C2: [f32; 32] = pad([
-    0.17009105,
-    0.10900136,
-    0.092185676,
-    0.07839634,
-    0.06704064,
-    0.053512074,
-    0.04028757,
-    0.030850496,
-    0.024023542,
-    0.016953705,
-    0.011127786,
-    0.007609341,
-    0.005402789,
-    0.00341694,
-    0.0020140277,
-    0.0012765068,
-    0.0008560852,
-    0.0005098654,
-    0.00028585733,
-    0.00017539036,
-    0.000115171846,
-]);
+const TAIL_C2: [f32; 16] = [0.2055162, 0.14168483, 0.100177824, 0.07243122, 0.0463342, 0.027178459, 0.016953705, 0.011127786, 0.006388048, 0.00341694, 0.0020140277, 0.0012765068, 0.00071347266, 0.00037678936, 0.00022172331, 0.00014107171];
 /// Coefficient of `w^3` in each piece.
-const TAIL_C3: [f32; 32] = pad([
-    -0.08429965,
-    -0.04953773,
-    -0.040487926,
-    -0.033281118,
-    -0.027526362,
-    -0.02091717,
-    -0.014765874,
-    -0.01062106,
-    -0.0077836933,
-    -0.005033561,
-    -0.0029594025,
-    -0.0018250586,
-    -0.0011771466,
-    -0.00065201445,
-    -0.00032820163,
-    -0.00018087904,
-    -0.00010708859,
-    -5.4111693e-05,
-    -2.518838e-05,
-    -1.3187137e-05,
-    -7.5469648e-06,
-]);
+const TAIL_C3: [f32; 16] = [-0.10551596, -0.06781609, -0.044755448, -0.030243147, -0.01753405, -0.009075784, -0.005033561, -0.0029594025, -0.0014591224, -0.00065201445, -0.00032820163, -0.00018087904, -8.425165e-05, -3.629441e-05, -1.7992856e-05, -9.879157e-06];
 /// Coefficient of `w^4` in each piece.
-const TAIL_C4: [f32; 32] = pad([
-    0.03725304,
-    0.020280834,
-    0.016084505,
-    0.012832501,
-    0.0102972025,
-    0.007496371,
-    0.0049953563,
-    0.003396667,
-    0.0023565923,
-    0.0014075271,
-    0.00074790494,
-    0.00041909097,
-    0.00024707575,
-    0.00012074536,
-    5.22729e-05,
-    2.5176189e-05,
-    1.3205994e-05,
-    5.6834997e-06,
-    2.2032762e-06,
-    9.861453e-07,
-    4.9248945e-07,
-]);
+const TAIL_C4: [f32; 16] = [0.04808636, 0.02906386, 0.018053846, 0.011491583, 0.0061046947, 0.0028239596, 0.0014075271, 0.00074790494, 0.0003201738, 0.00012074536, 5.22729e-05, 2.5176189e-05, 9.82411e-06, 3.4658594e-06, 1.4509804e-06, 6.885588e-07];
 /// Coefficient of `w^5` in each piece.
-const TAIL_C5: [f32; 32] = pad([
-    -0.015216996,
-    -0.0074515957,
-    -0.0058992365,
-    -0.005659236,
-    -0.004380567,
-    -0.0024803248,
-    -0.0016154766,
-    -0.0010200122,
-    -0.0007059359,
-    -0.00037599803,
-    -0.00018248384,
-    -9.315878e-05,
-    -5.0184615e-05,
-    -2.2065398e-05,
-    -8.2297865e-06,
-    -3.488894e-06,
-    -1.6153215e-06,
-    -6.021093e-07,
-    -1.939721e-07,
-    -7.4159914e-08,
-    -3.231665e-08,
-]);
+const TAIL_C5: [f32; 16] = [-0.019899804, -0.0113568, -0.006675466, -0.0039953636, -0.002002023, -0.00083345734, -0.00037599803, -0.00018248384, -6.8930676e-05, -2.2065398e-05, -8.2297865e-06, -3.488894e-06, -1.1574726e-06, -3.333739e-07, -1.17468815e-07, -4.8030593e-08];
 /// Coefficient of `w^6` in each piece.
-const TAIL_C6: [f32; 32] = pad([
-    0.005639214,
-    0.0032331955,
-    0.0024897736,
-    0.0024318302,
-    0.0030202589,
-    0.0007403667,
-    0.0005043742,
-    0.0002969533,
-    0.00020048005,
-    9.497737e-05,
-    4.2726755e-05,
-    1.989887e-05,
-    9.788863e-06,
-    3.8672133e-06,
-    1.2561067e-06,
-    4.7188607e-07,
-    1.942079e-07,
-    6.185582e-08,
-    1.6694901e-08,
-    5.4886726e-09,
-    2.0914395e-09,
-]);
+const TAIL_C6: [f32; 16] = [0.0074392953, 0.00409632, 0.0022633276, 0.0012991105, 0.0006103187, 0.0002306786, 9.497737e-05, 4.2726755e-05, 1.4036479e-05, 3.8672133e-06, 1.2561067e-06, 4.7188607e-07, 1.3135521e-07, 3.1261667e-08, 9.3405745e-09, 3.3094834e-09];
 
-/// The GELU (erf) tail without a division: `Φ(−t) = e^(−t²/2)·R(t)` for every `t = |x|`, with
-/// `R(t) = Φ(−t)·e^(t²/2)` (smooth, from 1/2 at 0 down to about 0.027 at 15) evaluated as a
-/// piecewise degree-6 polynomial in `w = t − c_k`: piece 0 on [0, 0.5), then one piece per
-/// quarter binade up to 16, picked by the exponent and top two mantissa bits of `t`. Each
+/// GELU (erf) without a division: `Φ(−t) = e^(−t²/2)·R(t)` for every `t = |x|`, with
+/// `R(t) = Φ(−t)·e^(t²/2)` (smooth, from 1/2 at 0 down to about 0.028 at 15) evaluated as a
+/// piecewise degree-6 polynomial in `w = t − c_k`. The 16 pieces are the quarter binades of
+/// `1 + t`: width 1/4 on [0, 1), 1/2 on [1, 3), 1 on [3, 7), 2 on [7, 15); the index is the
+/// exponent and top two mantissa bits of `1 + t`, so each coefficient is one `vpermps`. Each
 /// centre `c_k` is an f32 near the middle of its piece where `R(c_k)` is an f32 to within
 /// about 2^-36, so rounding the constant coefficient costs nothing; fitted (weighted least
 /// squares, coefficients rounded to f32 one at a time and the rest refitted) to a relative
-/// error below 2^-27.4. Negative x gives `(x·R)·(p + p_lo)` scaled by `vscalefps` (one
-/// rounding, also for subnormal results); positive x gives `x − (x·R)·e` (Φ(−t) ≤ 1/2, so at
-/// most one bit cancels).
+/// error below 2^-27.5. Negative x (and −0) gives `(x·R)·p` scaled by `vscalefps` (one
+/// rounding, also for subnormal results); positive x gives `x − x·Φ(−t)` (Φ(−t) ≤ 1/2, so
+/// at most one bit cancels). Beyond [`FLUSH`] the result is x, or −0 where it is subnormal.
 impl Wide for GeluErf {
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
     #[inline]
     unsafe fn eval16(self, x: __m512) -> __m512 {
         let sign = _mm512_set1_ps(-0.0);
         let t = _mm512_andnot_ps(sign, x);
-        // Piece index: 0 below 0.5 (biased exponent and two mantissa bits minus 503).
-        let bits = _mm512_srli_epi32::<21>(_mm512_castps_si512(t));
-        let index = _mm512_max_epi32(
-            _mm512_sub_epi32(bits, _mm512_set1_epi32(503)),
-            _mm512_setzero_si512(),
-        );
+        // Piece index: the biased exponent and top two mantissa bits of 1 + t, less 508
+        // (t + 1 in [1, 2) is piece 0..3); the sum's rounding only moves piece boundaries.
+        let bits = _mm512_castps_si512(_mm512_add_ps(t, _mm512_set1_ps(1.0)));
+        let index = _mm512_sub_epi32(_mm512_srli_epi32::<21>(bits), _mm512_set1_epi32(508));
         let w = _mm512_sub_ps(t, lookup(&TAIL_CENTRE, index));
         let mut r = lookup(&TAIL_C6, index);
         for table in [&TAIL_C5, &TAIL_C4, &TAIL_C3, &TAIL_C2, &TAIL_C1, &TAIL_C0] {
