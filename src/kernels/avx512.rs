@@ -20,7 +20,7 @@ use std::arch::x86_64::*;
 use super::exp::{EXP_Q, LN2_HI, LN2_LO, LOG2_E, MAGIC_BIAS};
 use super::gelu::{FLUSH, GeluErf};
 use super::logistic::{GATE_CLOSED, Sigmoid, Silu};
-use super::tanh::{SATURATED, SMALL, Tanh};
+use super::tanh::{SMALL, Tanh};
 
 /// A kernel with an explicit 16-lane AVX-512 form.
 pub(crate) trait Wide: Copy {
@@ -132,6 +132,156 @@ impl Wide for Silu {
 /// coefficients rounded to f32) keeps tanh itself within 2^-24.6 relative.
 const TANH_P3: [f32; 4] = [-0.3333295, 0.13320813, -0.052677583, 0.016448915];
 
+/// Where the tanh far range ends: beyond it `1 − tanh < 2.6e-8`, below half an ULP of 1.
+///
+/// On [SMALL, TANH_FAR] the AVX-512 tanh evaluates `g = 1 − tanh(y) = 2/(1 + e^(2y))` as a
+/// degree-6 polynomial in `w = y − c_k` on the quarter binades of `1 + y` (the GELU tail's
+/// pieces: [0.5, 0.75), [0.75, 1), [1, 1.5), …, [7, 9), [9, 11)), one `vpermps` per
+/// coefficient, instead of an exponential and a reciprocal. The fit (relative error of g,
+/// coefficients rounded to f32 one at a time and the rest refitted; centres chosen where
+/// g(c_k) is nearly an f32) keeps g within 2^-26 absolute, a quarter ULP of the result
+/// `1 − g ∈ [0.5, 1]`; g stays positive, so |tanh| ≤ 1.
+const TANH_FAR: f32 = 9.1;
+
+/// Piece centres `c_k` of the tanh far range (pieces 0, 1, 14 and 15 are unused).
+const TANH_CENTRE: [f32; 16] = [
+    0.0, 0.0, 0.6494724, 0.8748841, 1.2497694, 1.749938, 2.2500863, 2.7499845, 3.499846, 4.500355,
+    5.5008526, 6.5011, 8.002072, 9.050113, 0.0, 0.0,
+];
+/// Coefficient of `w^0` in each piece of `1 − tanh`.
+const TANH_C0: [f32; 16] = [
+    0.0,
+    0.0,
+    0.4286853,
+    0.29615286,
+    0.15178102,
+    0.058631517,
+    0.021970134,
+    0.008140527,
+    0.001822667,
+    0.00024661468,
+    3.3346012e-05,
+    4.510724e-06,
+    2.2421806e-07,
+    2.7555098e-08,
+    0.0,
+    0.0,
+];
+/// Coefficient of `w^1` in each piece of `1 − tanh`.
+const TANH_C1: [f32; 16] = [
+    0.0,
+    0.0,
+    -0.67359954,
+    -0.5045992,
+    -0.28052446,
+    -0.11382533,
+    -0.04345758,
+    -0.016214788,
+    -0.003642052,
+    -0.0004931747,
+    -6.669177e-05,
+    -9.0215435e-06,
+    -4.482915e-07,
+    -5.5110196e-08,
+    0.0,
+    0.0,
+];
+/// Coefficient of `w^2` in each piece of `1 − tanh`.
+const TANH_C2: [f32; 16] = [
+    0.0,
+    0.0,
+    0.38483733,
+    0.3551607,
+    0.23794666,
+    0.107151724,
+    0.042502813,
+    0.01608278,
+    0.003635074,
+    0.0004930027,
+    6.6682675e-05,
+    9.020569e-06,
+    4.4629917e-07,
+    5.5110196e-08,
+    0.0,
+    0.0,
+];
+/// Coefficient of `w^3` in each piece of `1 − tanh`.
+const TANH_C3: [f32; 16] = [
+    0.0,
+    0.0,
+    0.004677548,
+    -0.081775606,
+    -0.10833677,
+    -0.062933914,
+    -0.027083516,
+    -0.010546586,
+    -0.0024128554,
+    -0.0003282485,
+    -4.44165e-05,
+    -6.008826e-06,
+    -2.964738e-07,
+    -3.6739152e-08,
+    0.0,
+    0.0,
+];
+/// Coefficient of `w^4` in each piece of `1 − tanh`.
+const TANH_C4: [f32; 16] = [
+    0.0,
+    0.0,
+    -0.13095643,
+    -0.06082978,
+    0.0125430515,
+    0.02351721,
+    0.012320846,
+    0.0051005525,
+    0.0012015325,
+    0.00016453692,
+    2.2283188e-05,
+    3.014915e-06,
+    1.5509711e-07,
+    1.8367498e-08,
+    0.0,
+    0.0,
+];
+/// Coefficient of `w^5` in each piece of `1 − tanh`.
+const TANH_C5: [f32; 16] = [
+    0.0,
+    0.0,
+    0.05742467,
+    0.058504343,
+    0.019699804,
+    -0.0034836405,
+    -0.0039765574,
+    -0.0019147529,
+    -0.00048924424,
+    -6.8067195e-05,
+    -9.238967e-06,
+    -1.2504069e-06,
+    -6.7841036e-08,
+    -7.628602e-09,
+    0.0,
+    0.0,
+];
+/// Coefficient of `w^6` in each piece of `1 − tanh`.
+const TANH_C6: [f32; 16] = [
+    0.0,
+    0.0,
+    0.019660423,
+    -0.012948105,
+    -0.014873725,
+    -0.0020016434,
+    0.00072314165,
+    0.0005407493,
+    0.0001471374,
+    2.1005333e-05,
+    2.8631944e-06,
+    3.8772382e-07,
+    1.7336896e-08,
+    3.1449738e-09,
+    0.0,
+    0.0,
+];
+
 impl Wide for Tanh {
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
     #[inline]
@@ -147,27 +297,18 @@ impl Wide for Tanh {
         }
         let near_zero = _mm512_fmadd_ps(_mm512_mul_ps(y, s), poly, y);
 
-        // a = max(−2|x|, −SATURATED), NaN passing through (second operand).
-        let doubled = _mm512_or_ps(_mm512_add_ps(y, y), sign);
-        let a = _mm512_max_ps(_mm512_set1_ps(-SATURATED), doubled);
-        // One-constant reduction: its error n·(ln 2 − LN2_F32) scales e = 2^n·…, so it costs
-        // at most 2·1.9e-9·e·(2e/(1+e)²) ≈ 0.02 ULP where e matters (n = −2) and less below.
-        let magic = _mm512_set1_ps(MAGIC_BIAS);
-        let n = _mm512_sub_ps(_mm512_fmadd_ps(a, _mm512_set1_ps(LOG2_E), magic), magic);
-        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(std::f32::consts::LN_2), a);
-        let mut q = _mm512_set1_ps(EXP_Q[4]);
-        for &c in EXP_Q[..4].iter().rev() {
-            q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(c));
+        // 1 − tanh on [SMALL, 9.1] as a piecewise polynomial (see [`TANH_FAR`]); beyond 9.1
+        // it is below half an ULP of 1 and the clamp gives exactly 1. vminps returns its
+        // second operand when either is NaN, so NaN passes through.
+        let clamped = _mm512_min_ps(_mm512_set1_ps(TANH_FAR), y);
+        let bits = _mm512_castps_si512(_mm512_add_ps(clamped, one));
+        let index = _mm512_sub_epi32(_mm512_srli_epi32::<21>(bits), _mm512_set1_epi32(508));
+        let w = _mm512_sub_ps(clamped, lookup(&TANH_CENTRE, index));
+        let mut g = lookup(&TANH_C6, index);
+        for table in [&TANH_C5, &TANH_C4, &TANH_C3, &TANH_C2, &TANH_C1, &TANH_C0] {
+            g = _mm512_fmadd_ps(g, w, lookup(table, index));
         }
-        let v = _mm512_fmadd_ps(q, r, one);
-        let e = _mm512_scalef_ps(_mm512_fmadd_ps(v, r, one), n);
-        let d = _mm512_add_ps(one, e);
-        let estimate = _mm512_rcp14_ps(d);
-        let twice = _mm512_add_ps(e, e);
-        // 2e/d from the estimate and one correction with the residual 2e − q·d.
-        let q = _mm512_mul_ps(twice, estimate);
-        let q = _mm512_fmadd_ps(estimate, _mm512_fnmadd_ps(q, d, twice), q);
-        let far = _mm512_sub_ps(one, q);
+        let far = _mm512_sub_ps(one, g);
 
         let small = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(y, _mm512_set1_ps(SMALL));
         let magnitude = _mm512_mask_blend_ps(small, far, near_zero);
@@ -185,21 +326,157 @@ fn lookup(table: &[f32; 16], index: __m512i) -> __m512 {
 }
 
 /// Piece centres `c_k` of the GELU tail.
-const TAIL_CENTRE: [f32; 16] = [0.124973945, 0.37503263, 0.6248979, 0.8751817, 1.2497821, 1.7499583, 2.2495804, 2.7490814, 3.4999094, 4.4994736, 5.4992843, 6.500113, 8.000624, 9.998721, 11.999951, 14.000925];
+const TAIL_CENTRE: [f32; 16] = [
+    0.124973945,
+    0.37503263,
+    0.6248979,
+    0.8751817,
+    1.2497821,
+    1.7499583,
+    2.2495804,
+    2.7490814,
+    3.4999094,
+    4.4994736,
+    5.4992843,
+    6.500113,
+    8.000624,
+    9.998721,
+    11.999951,
+    14.000925,
+];
 /// Coefficient of `w^0` in each piece.
-const TAIL_C0: [f32; 16] = [0.45380214, 0.37959605, 0.32337627, 0.27974257, 0.2307844, 0.18523479, 0.15367427, 0.13076098, 0.106347576, 0.084812514, 0.070351325, 0.060014676, 0.049118828, 0.03951165, 0.033019103, 0.028350806];
+const TAIL_C0: [f32; 16] = [
+    0.45380214,
+    0.37959605,
+    0.32337627,
+    0.27974257,
+    0.2307844,
+    0.18523479,
+    0.15367427,
+    0.13076098,
+    0.106347576,
+    0.084812514,
+    0.070351325,
+    0.060014676,
+    0.049118828,
+    0.03951165,
+    0.033019103,
+    0.028350806,
+];
 /// Coefficient of `w^1` in each piece.
-const TAIL_C1: [f32; 16] = [-0.34222883, -0.25658137, -0.19686513, -0.1541167, -0.11051208, -0.07478914, -0.053239647, -0.0394697, -0.026735405, -0.017330615, -0.012060346, -0.008840103, -0.0059610223, -0.0038763033, -0.002714649, -0.002004772];
+const TAIL_C1: [f32; 16] = [
+    -0.34222883,
+    -0.25658137,
+    -0.19686513,
+    -0.1541167,
+    -0.11051208,
+    -0.07478914,
+    -0.053239647,
+    -0.0394697,
+    -0.026735405,
+    -0.017330615,
+    -0.012060346,
+    -0.008840103,
+    -0.0059610223,
+    -0.0038763033,
+    -0.002714649,
+    -0.002004772,
+];
 /// Coefficient of `w^2` in each piece.
-const TAIL_C2: [f32; 16] = [0.2055162, 0.14168483, 0.100177824, 0.07243122, 0.0463342, 0.027178459, 0.016953705, 0.011127786, 0.006388048, 0.00341694, 0.0020140277, 0.0012765068, 0.00071347266, 0.00037678936, 0.00022172331, 0.00014107171];
+const TAIL_C2: [f32; 16] = [
+    0.2055162,
+    0.14168483,
+    0.100177824,
+    0.07243122,
+    0.0463342,
+    0.027178459,
+    0.016953705,
+    0.011127786,
+    0.006388048,
+    0.00341694,
+    0.0020140277,
+    0.0012765068,
+    0.00071347266,
+    0.00037678936,
+    0.00022172331,
+    0.00014107171,
+];
 /// Coefficient of `w^3` in each piece.
-const TAIL_C3: [f32; 16] = [-0.10551596, -0.06781609, -0.044755448, -0.030243147, -0.01753405, -0.009075784, -0.005033561, -0.0029594025, -0.0014591224, -0.00065201445, -0.00032820163, -0.00018087904, -8.425165e-05, -3.629441e-05, -1.7992856e-05, -9.879157e-06];
+const TAIL_C3: [f32; 16] = [
+    -0.10551596,
+    -0.06781609,
+    -0.044755448,
+    -0.030243147,
+    -0.01753405,
+    -0.009075784,
+    -0.005033561,
+    -0.0029594025,
+    -0.0014591224,
+    -0.00065201445,
+    -0.00032820163,
+    -0.00018087904,
+    -8.425165e-05,
+    -3.629441e-05,
+    -1.7992856e-05,
+    -9.879157e-06,
+];
 /// Coefficient of `w^4` in each piece.
-const TAIL_C4: [f32; 16] = [0.04808636, 0.02906386, 0.018053846, 0.011491583, 0.0061046947, 0.0028239596, 0.0014075271, 0.00074790494, 0.0003201738, 0.00012074536, 5.22729e-05, 2.5176189e-05, 9.82411e-06, 3.4658594e-06, 1.4509804e-06, 6.885588e-07];
+const TAIL_C4: [f32; 16] = [
+    0.04808636,
+    0.02906386,
+    0.018053846,
+    0.011491583,
+    0.0061046947,
+    0.0028239596,
+    0.0014075271,
+    0.00074790494,
+    0.0003201738,
+    0.00012074536,
+    5.22729e-05,
+    2.5176189e-05,
+    9.82411e-06,
+    3.4658594e-06,
+    1.4509804e-06,
+    6.885588e-07,
+];
 /// Coefficient of `w^5` in each piece.
-const TAIL_C5: [f32; 16] = [-0.019899804, -0.0113568, -0.006675466, -0.0039953636, -0.002002023, -0.00083345734, -0.00037599803, -0.00018248384, -6.8930676e-05, -2.2065398e-05, -8.2297865e-06, -3.488894e-06, -1.1574726e-06, -3.333739e-07, -1.17468815e-07, -4.8030593e-08];
+const TAIL_C5: [f32; 16] = [
+    -0.019899804,
+    -0.0113568,
+    -0.006675466,
+    -0.0039953636,
+    -0.002002023,
+    -0.00083345734,
+    -0.00037599803,
+    -0.00018248384,
+    -6.8930676e-05,
+    -2.2065398e-05,
+    -8.2297865e-06,
+    -3.488894e-06,
+    -1.1574726e-06,
+    -3.333739e-07,
+    -1.17468815e-07,
+    -4.8030593e-08,
+];
 /// Coefficient of `w^6` in each piece.
-const TAIL_C6: [f32; 16] = [0.0074392953, 0.00409632, 0.0022633276, 0.0012991105, 0.0006103187, 0.0002306786, 9.497737e-05, 4.2726755e-05, 1.4036479e-05, 3.8672133e-06, 1.2561067e-06, 4.7188607e-07, 1.3135521e-07, 3.1261667e-08, 9.3405745e-09, 3.3094834e-09];
+const TAIL_C6: [f32; 16] = [
+    0.0074392953,
+    0.00409632,
+    0.0022633276,
+    0.0012991105,
+    0.0006103187,
+    0.0002306786,
+    9.497737e-05,
+    4.2726755e-05,
+    1.4036479e-05,
+    3.8672133e-06,
+    1.2561067e-06,
+    4.7188607e-07,
+    1.3135521e-07,
+    3.1261667e-08,
+    9.3405745e-09,
+    3.3094834e-09,
+];
 
 /// GELU (erf) without a division: `Φ(−t) = e^(−t²/2)·R(t)` for every `t = |x|`, with
 /// `R(t) = Φ(−t)·e^(t²/2)` (smooth, from 1/2 at 0 down to about 0.028 at 15) evaluated as a

@@ -24,7 +24,7 @@ pub(crate) const TANH_P: [f32; 5] = [
 ];
 
 /// Clamp of the exponent argument `-2|x|`: e^-40 is far below half an ULP of 1.
-pub(crate) const SATURATED: f32 = 40.0;
+const SATURATED: f32 = 40.0;
 
 /// `tanh(x)`.
 #[derive(Clone, Copy)]
