@@ -1,16 +1,25 @@
-//! Explicit AVX-512 versions of the exponential-based kernels (sigmoid, SiLU, tanh).
+//! Explicit AVX-512 versions of the sigmoid, SiLU, tanh and GELU (erf) kernels.
 //!
 //! The portable kernels rely on LLVM's SLP vectoriser, which cannot use the reciprocal
-//! estimate `vrcp14ps` or the exponent scaling `vscalefps`; both remove work that dominates
-//! these kernels on AVX-512 (a true division costs about six cycles per zmm on Zen 4). The
-//! mathematics is the portable one (same exponential core, same constants, same ranges):
-//! - the exponential: magic-bias rounding, two-part Cody–Waite reduction and the degree-6
-//!   polynomial of [`super::exp`]; the power of two is applied by `vscalefps`, which rounds
-//!   once also where the result is subnormal, so no offset scale is needed;
-//! - a gate `N/(1+e)` comes from `rcp14` (relative error below 2^-14) and one correction
-//!   with the exact residual `N − g·(1+e)`: `N − g·d` by FMA plus `g·(e − (d − 1))` for the
-//!   rounding of `d = 1 + e` (both exact), so the result carries about 2^-28 relative error
-//!   before its final rounding, the same as the portable division plus refinement.
+//! estimate `vrcp14ps`, the exponent scaling `vscalefps` or the lane permutes `vpermps`; with
+//! them these kernels need fewer operations on the FMA pipes, which bound them on Zen 4 (a
+//! true division costs about six cycles per zmm there):
+//! - sigmoid and SiLU keep the portable mathematics (magic-bias rounding, two-part
+//!   Cody–Waite reduction and the degree-6 polynomial of [`super::exp`]); the power of two is
+//!   applied by `vscalefps`, which rounds once also where the result is subnormal, so no
+//!   offset scale is needed; the gate `N/(1+e)` comes from `rcp14` (relative error below
+//!   2^-14) and one correction with the exact residual `N − g·(1+e)`: `N − g·d` by FMA plus
+//!   `g·(e − (d − 1))` for the rounding of `d = 1 + e` (both exact), so the gate carries
+//!   about 2^-28 relative error before its final rounding, as the portable division plus
+//!   refinement does;
+//! - tanh keeps the portable odd polynomial near 0 (one degree lower) and replaces the
+//!   exponential form above it by a piecewise polynomial of `1 − tanh` ([`TANH_FAR`]);
+//! - GELU (erf) evaluates `Φ(−|x|)·e^(|x|²/2)` as a piecewise polynomial, so it needs no
+//!   division and no central special case (see the `GeluErf` implementation).
+//!
+//! The piecewise fits were made offline (weighted least squares in f64 against mpmath, then
+//! coefficients rounded to f32 one at a time with the rest refitted) and are checked here by
+//! the accuracy harness like every kernel, exhaustively with `actprof accuracy --exhaustive`.
 //!
 //! Every function here needs AVX-512 F/BW/DQ/VL and FMA; they are only called from
 //! [`super::dispatch`] after [`super::Isa::Avx512`] was found available.

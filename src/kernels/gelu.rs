@@ -1,5 +1,8 @@
 //! GELU in both forms: the exact `x·Φ(x)` (erf) and the tanh approximation.
 //!
+//! The AVX-512 path of the erf form (`avx512.rs`) uses a piecewise tail without division
+//! instead of the construction below.
+//!
 //! **erf form.** With `t = |x|`:
 //! - t < [`CENTRAL`]: `Φ(x) = 1/2 + x·P(x²)`, P of degree 4 (minimax on [0, 0.6745],
 //!   relative error of Φ(−t) below 2^-28). At CENTRAL, Φ(−t) = 1/4, so `1/2 − t·P` never

@@ -9,6 +9,9 @@
 //! the correctly rounded result whenever `|z|·e^-130/|β| < 2^-150`, i.e. for any Swish
 //! `|beta| ≥ 2^-30`. Documented limit: Swish with a nonzero |beta| below 2^-30 (≈ 9.3e-10)
 //! may flush to ±0 where |x| > 130/|beta| and may overflow where |x| > 2^64 with z ≤ 0.
+//!
+//! Sigmoid and SiLU also have an AVX-512 form (`avx512.rs`): the same mathematics with
+//! `rcp14` in place of the division.
 
 use super::exp::exp_split;
 use super::lanes::{Arith, Kernel, abs, at_least, signed_zero};
