@@ -145,9 +145,7 @@ fn run_activation(isa: Isa, activation: Activation, io: Io<'_>) {
         } => run_wide(isa, GeluErf, io),
         Activation::Gelu {
             approximation: GeluApproximation::Tanh,
-        } => {
-            run_kernel(isa, GeluTanh, io);
-        }
+        } => run_wide(isa, GeluTanh, io),
         Activation::Swish { beta: 1.0 } => run_wide(isa, Silu, io),
         Activation::Swish { beta: 0.0 } => run_kernel(isa, Half, io),
         Activation::Swish { beta } => run_kernel(isa, Swish { beta }, io),

@@ -67,10 +67,10 @@ pub(crate) const FLUSH: f32 = 13.15;
 const EXP_FLOOR: f32 = 87.5;
 
 /// `2·√(2/π)`.
-const W_LINEAR: f64 = 2.0 * super::reference::SQRT_2_OVER_PI;
+pub(crate) const W_LINEAR: f64 = 2.0 * super::reference::SQRT_2_OVER_PI;
 
 /// `2·√(2/π)·0.044715`.
-const W_CUBIC: f64 = W_LINEAR * super::reference::GELU_TANH_CUBIC;
+pub(crate) const W_CUBIC: f64 = W_LINEAR * super::reference::GELU_TANH_CUBIC;
 
 /// `x·Φ(x)`.
 #[derive(Clone, Copy)]
