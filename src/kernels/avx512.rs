@@ -1,4 +1,4 @@
-//! Explicit AVX-512 versions of the sigmoid, SiLU, tanh and GELU (erf) kernels.
+//! Explicit AVX-512 versions of the sigmoid, SiLU, tanh and both GELU kernels.
 //!
 //! The portable kernels rely on LLVM's SLP vectoriser, which cannot use the reciprocal
 //! estimate `vrcp14ps`, the exponent scaling `vscalefps` or the lane permutes `vpermps`; with
@@ -11,7 +11,7 @@
 //!   2^-14) and one correction with the exact residual `N − g·(1+e)`: `N − g·d` by FMA plus
 //!   `g·(e − (d − 1))` for the rounding of `d = 1 + e` (both exact), so the gate carries
 //!   about 2^-28 relative error before its final rounding, as the portable division plus
-//!   refinement does;
+//!   refinement does; GELU (tanh form) uses the same gate on its two-part argument;
 //! - tanh keeps the portable odd polynomial near 0 (one degree lower) and replaces the
 //!   exponential form above it by a piecewise polynomial of `1 − tanh` ([`TANH_FAR`]);
 //! - GELU (erf) evaluates `Φ(−|x|)·e^(|x|²/2)` as a piecewise polynomial, so it needs no

@@ -1,7 +1,7 @@
 //! GELU in both forms: the exact `x·Φ(x)` (erf) and the tanh approximation.
 //!
-//! The AVX-512 path of the erf form (`avx512.rs`) uses a piecewise tail without division
-//! instead of the construction below.
+//! The AVX-512 path (`avx512.rs`) computes the erf form with a piecewise tail without
+//! division instead of the construction below, and refines the tanh form's gate.
 //!
 //! **erf form.** With `t = |x|`:
 //! - t < [`CENTRAL`]: `Φ(x) = 1/2 + x·P(x²)`, P of degree 4 (minimax on [0, 0.6745],

@@ -7,7 +7,7 @@
 //!
 //! Layout: [`lanes`](self) holds the chunk driver and the FMA/no-FMA arithmetic, `exp` the
 //! exponential core, one file per activation family (`relu`, `logistic`, `tanh`, `gelu`),
-//! `avx512` the explicit AVX-512 forms of sigmoid, SiLU, tanh and GELU (erf),
+//! `avx512` the explicit AVX-512 forms of sigmoid, SiLU, tanh and both GELUs,
 //! [`dispatch`] the runtime choice of instruction set, [`ulp`] and [`accuracy`] the error
 //! measurement.
 
