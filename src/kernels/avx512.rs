@@ -19,7 +19,8 @@
 //!
 //! The piecewise fits were made offline (weighted least squares in f64 against mpmath, then
 //! coefficients rounded to f32 one at a time with the rest refitted) and are checked here by
-//! the accuracy harness like every kernel, exhaustively with `actprof accuracy --exhaustive`.
+//! the accuracy harness like every kernel, exhaustively with `actprof accuracy --exhaustive`;
+//! `benches/fit_tables.py` regenerates the tables.
 //!
 //! Every function here needs AVX-512 F/BW/DQ/VL and FMA; they are only called from
 //! [`super::dispatch`] after [`super::Isa::Avx512`] was found available.
