@@ -9,6 +9,8 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use super::activation::{Activation, GeluApproximation};
+#[cfg(target_arch = "x86_64")]
+use super::avx512;
 use super::gelu::{GeluErf, GeluTanh};
 use super::lanes::{self, Arith, Fused, Kernel, Separate};
 use super::logistic::{Sigmoid, Silu, Swish};
@@ -136,17 +138,15 @@ fn run_activation(isa: Isa, activation: Activation, io: Io<'_>) {
     match activation {
         Activation::Relu => run_kernel(isa, Relu, io),
         Activation::LeakyRelu { alpha } => run_kernel(isa, LeakyRelu { alpha }, io),
-        Activation::Sigmoid => run_kernel(isa, Sigmoid, io),
-        Activation::Tanh => run_kernel(isa, Tanh, io),
+        Activation::Sigmoid => run_wide(isa, Sigmoid, io),
+        Activation::Tanh => run_wide(isa, Tanh, io),
         Activation::Gelu {
             approximation: GeluApproximation::Erf,
-        } => run_kernel(isa, GeluErf, io),
+        } => run_wide(isa, GeluErf, io),
         Activation::Gelu {
             approximation: GeluApproximation::Tanh,
-        } => {
-            run_kernel(isa, GeluTanh, io);
-        }
-        Activation::Swish { beta: 1.0 } => run_kernel(isa, Silu, io),
+        } => run_wide(isa, GeluTanh, io),
+        Activation::Swish { beta: 1.0 } => run_wide(isa, Silu, io),
         Activation::Swish { beta: 0.0 } => run_kernel(isa, Half, io),
         Activation::Swish { beta } => run_kernel(isa, Swish { beta }, io),
     }
@@ -164,6 +164,30 @@ fn run_kernel<K: Kernel>(isa: Isa, kernel: K, io: Io<'_>) {
         #[cfg(not(target_arch = "x86_64"))]
         _ => unreachable!("only the scalar path exists off x86-64"),
     }
+}
+
+/// Like [`run_kernel`], but with the kernel's explicit AVX-512 form on [`Isa::Avx512`].
+#[cfg(target_arch = "x86_64")]
+fn run_wide<K: Kernel + avx512::Wide>(isa: Isa, kernel: K, io: Io<'_>) {
+    if isa != Isa::Avx512 {
+        return run_kernel(isa, kernel, io);
+    }
+    let (input, output, len) = match io {
+        Io::Separate(input, output) => (input.as_ptr(), output.as_mut_ptr(), output.len()),
+        Io::InPlace(data) => {
+            let pointer = data.as_mut_ptr();
+            (pointer.cast_const(), pointer, data.len())
+        }
+    };
+    // SAFETY: callers checked `isa.is_available()` (AVX-512 F/BW/DQ/VL and FMA), and both
+    // pointers come from slices of `len` elements that live for this call (the same slice
+    // when in place, which `avx512::run` allows: it reads each block before writing it).
+    unsafe { avx512::run(kernel, input, output, len) }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn run_wide<K: Kernel>(isa: Isa, kernel: K, io: Io<'_>) {
+    run_kernel(isa, kernel, io);
 }
 
 #[inline(always)]

@@ -15,19 +15,19 @@
 use super::lanes::Arith;
 
 /// `log2(e)`.
-const LOG2_E: f32 = std::f32::consts::LOG2_E;
+pub(crate) const LOG2_E: f32 = std::f32::consts::LOG2_E;
 
 /// `1.5·2^23`: adding it to |v| < 2^22 rounds v to an integer kept in the mantissa bits.
-const MAGIC_BIAS: f32 = 12_582_912.0;
+pub(crate) const MAGIC_BIAS: f32 = 12_582_912.0;
 
 /// High part of ln 2 (0x3F317200, 15 significant bits).
-const LN2_HI: f32 = 0.693_145_75;
+pub(crate) const LN2_HI: f32 = 0.693_145_75;
 
 /// `ln 2 − LN2_HI`, rounded to f32.
-const LN2_LO: f32 = 1.428_606_8e-6;
+pub(crate) const LN2_LO: f32 = 1.428_606_8e-6;
 
 /// Coefficients of `q(r)` (r⁰ … r⁴) in `e^r ≈ 1 + r + r²·q(r)`.
-const EXP_Q: [f32; 5] = [
+pub(crate) const EXP_Q: [f32; 5] = [
     0.499_999_94,
     0.166_665_12,
     0.041_668_307,

@@ -1,5 +1,8 @@
 //! GELU in both forms: the exact `x·Φ(x)` (erf) and the tanh approximation.
 //!
+//! The AVX-512 path (`avx512.rs`) computes the erf form with a piecewise tail without
+//! division instead of the construction below, and refines the tanh form's gate.
+//!
 //! **erf form.** With `t = |x|`:
 //! - t < [`CENTRAL`]: `Φ(x) = 1/2 + x·P(x²)`, P of degree 4 (minimax on [0, 0.6745],
 //!   relative error of Φ(−t) below 2^-28). At CENTRAL, Φ(−t) = 1/4, so `1/2 − t·P` never
@@ -58,16 +61,16 @@ const G0: f32 = 1.042_523_5;
 const G1: f32 = 0.862_179_7;
 
 /// Beyond this |x| a negative x has a subnormal GELU (t·Φ(−t) = 2^-126 at t = 13.14625).
-const FLUSH: f32 = 13.15;
+pub(crate) const FLUSH: f32 = 13.15;
 
 /// Clamp of the exponent argument so that `2^n` stays a normal number.
 const EXP_FLOOR: f32 = 87.5;
 
 /// `2·√(2/π)`.
-const W_LINEAR: f64 = 2.0 * super::reference::SQRT_2_OVER_PI;
+pub(crate) const W_LINEAR: f64 = 2.0 * super::reference::SQRT_2_OVER_PI;
 
 /// `2·√(2/π)·0.044715`.
-const W_CUBIC: f64 = W_LINEAR * super::reference::GELU_TANH_CUBIC;
+pub(crate) const W_CUBIC: f64 = W_LINEAR * super::reference::GELU_TANH_CUBIC;
 
 /// `x·Φ(x)`.
 #[derive(Clone, Copy)]

@@ -9,12 +9,15 @@
 //! the correctly rounded result whenever `|z|·e^-130/|β| < 2^-150`, i.e. for any Swish
 //! `|beta| ≥ 2^-30`. Documented limit: Swish with a nonzero |beta| below 2^-30 (≈ 9.3e-10)
 //! may flush to ±0 where |x| > 130/|beta| and may overflow where |x| > 2^64 with z ≤ 0.
+//!
+//! Sigmoid and SiLU also have an AVX-512 form (`avx512.rs`): the same mathematics with
+//! `rcp14` in place of the division.
 
 use super::exp::exp_split;
 use super::lanes::{Arith, Kernel, abs, at_least, signed_zero};
 
 /// Below `z = -GATE_CLOSED` the gate `σ(z)` counts as 0 (e^-130 ≈ 3.5e-57).
-const GATE_CLOSED: f32 = 130.0;
+pub(crate) const GATE_CLOSED: f32 = 130.0;
 
 /// `x·σ(z + z_lo)`, where `z_lo` is the low part of a gate argument known to more than
 /// f32 precision (`HAS_LO` false when `z` is exact and `z_lo` is 0).

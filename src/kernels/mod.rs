@@ -2,10 +2,12 @@
 //! and the accuracy engine that measures the second against the first.
 //!
 //! The fast kernels are the only place in actprof allowed to use `unsafe` (for
-//! `#[target_feature]` dispatch); every other module calls the safe API below.
+//! `#[target_feature]` dispatch and the AVX-512 intrinsics); every other module calls the
+//! safe API below.
 //!
 //! Layout: [`lanes`](self) holds the chunk driver and the FMA/no-FMA arithmetic, `exp` the
 //! exponential core, one file per activation family (`relu`, `logistic`, `tanh`, `gelu`),
+//! `avx512` the explicit AVX-512 forms of sigmoid, SiLU, tanh and both GELUs,
 //! [`dispatch`] the runtime choice of instruction set, [`ulp`] and [`accuracy`] the error
 //! measurement.
 
@@ -16,6 +18,8 @@ pub mod int8;
 pub mod reference;
 pub mod ulp;
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod exp;
 mod gelu;
 mod lanes;

@@ -7,15 +7,17 @@
 //! - otherwise: `1 − 2e/(1+e)` with `e = e^-2|x|`. SMALL = ln(3)/2 is where `2e/(1+e)`
 //!   reaches 1/2, so the subtraction never cancels more than one bit. The quotient is ≥ 0,
 //!   so |tanh| ≤ 1, and beyond |x| ≈ 9 it is below half an ULP of 1: the result is exactly 1.
+//!
+//! The AVX-512 path (`avx512.rs`) replaces the exponential form by a piecewise polynomial.
 
 use super::exp::exp_split;
 use super::lanes::{Arith, Kernel, abs, at_least, copysign};
 
 /// Where the polynomial hands over to the exponential form: ln(3)/2 rounded up.
-const SMALL: f32 = 0.549_306_2;
+pub(crate) const SMALL: f32 = 0.549_306_2;
 
 /// `P(s)` coefficients (s⁰ … s⁴) in `tanh(y) ≈ y + y³·P(y²)`.
-const TANH_P: [f32; 5] = [
+pub(crate) const TANH_P: [f32; 5] = [
     -0.333_333_16,
     0.133_325_44,
     -0.053_847_548,
