@@ -87,6 +87,37 @@ fn currents_follow_the_waveform_through_the_documented_calibration() {
     let session = the_session(data.path());
     assert!(session.meta.sources[0].is_emulated());
     assert_eq!(session.samples.len(), rows.len());
+    assert_d0_high_half_the_time(&rows);
+    let journalled: Vec<Option<u8>> = session.samples.iter().map(|s| s.logic).collect();
+    let written: Vec<Option<u8>> = rows.iter().map(|row| row.logic).collect();
+    assert_eq!(journalled, written, "trace.csv keeps the logic inputs");
+}
+
+/// The emulator holds D0 high in the second half of every 10 ms (1000 samples) and the
+/// other inputs low (bits 24–31 of each word, §3.4). A 1 ms sample averages 100 samples
+/// and keeps their OR, so D0 is high in half of the samples, in runs of 5.
+fn assert_d0_high_half_the_time(rows: &[Row]) {
+    let logic: Vec<u8> = rows
+        .iter()
+        .map(|row| row.logic.expect("every PPK2 sample has its logic inputs"))
+        .collect();
+    assert!(
+        logic.iter().all(|&bits| bits <= 1),
+        "only D0 moves: {logic:?}"
+    );
+    let high = logic.iter().filter(|&&bits| bits == 1).count();
+    let share = high as f64 / logic.len() as f64;
+    assert!(
+        (0.45..=0.55).contains(&share),
+        "D0 high in {share} of samples"
+    );
+    let changes = logic.windows(2).filter(|pair| pair[0] != pair[1]).count();
+    let expected = logic.len() / 5;
+    assert!(
+        changes.abs_diff(expected) <= 2,
+        "{changes} changes of D0 in {} samples: runs of 5 expected",
+        logic.len()
+    );
 }
 
 #[test]

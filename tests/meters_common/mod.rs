@@ -83,7 +83,8 @@ pub fn the_session(data: &Path) -> RecordedSession {
     Journal::read(&dirs[0]).expect("the session reads back")
 }
 
-/// One row of `record --out`: time, power, current, voltage, power_source.
+/// One row of `record --out`: time, power, current, voltage, power_source, and logic
+/// for a source with digital inputs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub t_s: f64,
@@ -91,26 +92,33 @@ pub struct Row {
     pub current_a: f64,
     pub voltage_v: f64,
     pub source: String,
+    /// The `logic` column (D0–D7, bit `n` = `Dn`), when the trace has one.
+    pub logic: Option<u8>,
 }
 
 /// Reads the trace CSV `record --out` wrote for a current-and-voltage meter.
 pub fn trace_rows(path: &Path) -> Vec<Row> {
+    const HEADER: &str = "time_s,power_w,current_a,voltage_v,power_source";
     let text = std::fs::read_to_string(path).expect("trace file");
     let mut lines = text.lines();
-    assert_eq!(
-        lines.next(),
-        Some("time_s,power_w,current_a,voltage_v,power_source")
-    );
+    let header = lines.next().expect("a header");
+    let has_logic = match header.strip_prefix(HEADER) {
+        Some("") => false,
+        Some(",logic") => true,
+        _ => panic!("header `{header}`"),
+    };
     lines
         .map(|line| {
-            let fields: Vec<&str> = line.splitn(5, ',').collect();
+            let mut fields: Vec<&str> = line.split(',').collect();
+            let logic = has_logic.then(|| fields.pop().expect("a logic cell"));
             let number = |i: usize| fields[i].parse::<f64>().expect("a number");
             Row {
                 t_s: number(0),
                 power_w: number(1),
                 current_a: number(2),
                 voltage_v: number(3),
-                source: fields[4].to_owned(),
+                source: fields[4..].join(","),
+                logic: logic.map(|text| text.parse().expect("a logic byte")),
             }
         })
         .collect()

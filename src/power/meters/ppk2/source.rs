@@ -18,9 +18,8 @@
 //! (the counter skipped) are counted, logged with the stream byte offset, and left as a
 //! gap on the time axis.
 //!
-//! TODO(#6): the logic inputs D0–D7 are decoded and ORed per block ([`Averaged::logic`]),
-//! but `PowerSample` and the session trace have no field for them yet, so they are not
-//! recorded; the description says so.
+//! The logic inputs D0–D7 go into [`PowerSample::logic`] as the OR of the block's samples
+//! ([`Averaged::logic`]; with `avg=1` every sample keeps its own inputs).
 
 use std::time::{Duration, Instant};
 
@@ -163,8 +162,8 @@ fn describe(port: &str, settings: &Settings, metadata: &Metadata) -> String {
     let rate = f64::from(SAMPLE_RATE_HZ) / f64::from(settings.per_output);
     let volts = settings.vdd.volts();
     let averaging = format!(
-        "current at 100 kS/s averaged over {} samples ({rate} S/s, logic inputs not \
-         recorded)",
+        "current at 100 kS/s averaged over {} samples ({rate} S/s, logic inputs D0–D7 \
+         ORed per sample)",
         settings.per_output
     );
     let hw = metadata
@@ -372,6 +371,7 @@ impl Ppk2Source {
                 current_a: Some(block.current_a),
                 voltage_v: Some(volts),
                 energy_j: None,
+                logic: Some(block.logic),
             })
             .collect()
     }
