@@ -87,6 +87,17 @@ fn currents_follow_the_waveform_through_the_documented_calibration() {
     let session = the_session(data.path());
     assert!(session.meta.sources[0].is_emulated());
     assert_eq!(session.samples.len(), rows.len());
+    // Sample k covers offset + [k, k + 1) · 10 µs (100 kS/s, §3.4), so a 1 ms block of
+    // 100 samples is stamped at its middle, 0.5 ms after its start: on the half ms.
+    let offset_s = session.meta.sources[0]
+        .clock_offset_s
+        .expect("session.json has the PPK2's clock offset");
+    let first_ms = (rows[0].t_s - offset_s) * 1e3 - 0.5;
+    assert!(
+        first_ms > -1e-6,
+        "first sample {first_ms} ms after the offset"
+    );
+    assert!((first_ms - first_ms.round()).abs() < 1e-6, "{first_ms} ms");
     assert_d0_high_half_the_time(&rows);
     let journalled: Vec<Option<u8>> = session.samples.iter().map(|s| s.logic).collect();
     let written: Vec<Option<u8>> = rows.iter().map(|row| row.logic).collect();

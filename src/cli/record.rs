@@ -95,7 +95,9 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
     let reopen = Box::new(move || power::open(&spec, interval));
     let sampler = Sampler::spawn_reconnecting(source, clock, reopen)
         .with_context(|| format!("cannot start power source `{}`", args.source))?;
-    let collected = collect(args, &clock, sampler, &mut journal)?;
+    let mut collected = collect(args, &clock, sampler, &mut journal)?;
+    // What the source learned once running (its clock offset), if anything.
+    let info = collected.info.take().unwrap_or(info);
     let samples = collected.samples;
     let dir = journal.finish()?;
 
@@ -115,6 +117,8 @@ struct Collected {
     gaps: Vec<Gap>,
     /// The disconnect the source has not come back from yet.
     down: Option<power::PowerError>,
+    /// The source's facts as last reported while it ran.
+    info: Option<SourceInfo>,
 }
 
 /// Receives samples until the duration is over (or Ctrl-C), journalling them as they come.
@@ -186,6 +190,10 @@ fn take(
             journal.mark_gap(gap)?;
             collected.gaps.push(gap);
             collected.down = None;
+        }
+        SamplerEvent::Source(info) => {
+            journal.update_source(info.clone())?;
+            collected.info = Some(info);
         }
         SamplerEvent::Failed(err) => return Ok(Some(err)),
     }

@@ -236,6 +236,23 @@ impl Journal {
         write_meta(&self.dir, &self.meta)
     }
 
+    /// Replaces the facts of the source with `info`'s spec (adds them if it is not
+    /// listed) and rewrites `session.json` at once when they changed: what a source
+    /// learns after it started, such as its clock offset, is on disk even after a crash.
+    pub fn update_source(&mut self, info: SourceInfo) -> Result<(), JournalError> {
+        match self
+            .meta
+            .sources
+            .iter_mut()
+            .find(|known| known.spec == info.spec)
+        {
+            Some(known) if *known == info => return Ok(()),
+            Some(known) => *known = info,
+            None => self.meta.sources.push(info),
+        }
+        write_meta(&self.dir, &self.meta)
+    }
+
     /// Flushes when [`FLUSH_INTERVAL`] has passed since the last flush.
     pub fn flush_if_due(&mut self) -> Result<(), JournalError> {
         if self.last_flush.elapsed() >= FLUSH_INTERVAL {
@@ -586,6 +603,21 @@ mod tests {
         let plain = meta();
         let json = serde_json::to_string(&plain).expect("json");
         assert!(!json.contains("gaps"), "no key without gaps: {json}");
+    }
+
+    #[test]
+    fn source_facts_learned_after_the_start_are_in_session_json_at_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut journal = Journal::create(dir.path(), meta()).expect("created");
+        let mut info = meta().sources[0].clone();
+        info.clock_offset_s = Some(12.5);
+        journal.update_source(info.clone()).expect("updated");
+        // Read back while the journal is still open, as after a crash.
+        let session = Journal::read(dir.path()).expect("read");
+        assert_eq!(session.meta.sources, [info.clone()]);
+        drop(journal);
+        let session = Journal::read(dir.path()).expect("read");
+        assert_eq!(session.meta.sources, [info]);
     }
 
     #[test]
