@@ -4,7 +4,7 @@
 //! calibration of protocols.md §3.3 (the real unit's metadata, which the emulator sends)
 //! and the current formula of §3.4, not taken from the code under test.
 
-mod meters_common;
+mod meters_support;
 
 use std::path::Path;
 
@@ -12,7 +12,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 use actprof::report;
-use meters_common::{Emulator, Row, record, stderr, stdout, the_session, trace_rows};
+use meters_support::{Emulator, Row, read_trace, record_logged, stderr, stdout, the_session};
 
 /// ADC volts per count of `adc · 4` (§3.4).
 const ADC_STEP_V: f64 = 1.8 / 163_840.0;
@@ -52,15 +52,15 @@ fn expected_100ma() -> f64 {
 
 fn rows_of(data: &Path, spec: &str, duration: &str, log: &str) -> (Vec<Row>, String, String) {
     let out = data.join("trace.csv");
-    let output = record(data, spec, duration, &out, log);
+    let output = record_logged(data, spec, duration, &out, log);
     let log = stderr(&output);
     assert!(output.status.success(), "{log}");
-    (trace_rows(&out), stdout(&output), log)
+    (read_trace(&out), stdout(&output), log)
 }
 
 #[test]
 fn currents_follow_the_waveform_through_the_documented_calibration() {
-    let emulator = Emulator::start(&["ppk2", "--waveform", "const:100mA@3.3V"]);
+    let emulator = Emulator::spawn(&["ppk2", "--waveform", "const:100mA@3.3V"]);
     let data = tempfile::tempdir().expect("temp dir");
     let spec = format!("ppk2:{}?mode=source&vdd_mv=3300", emulator.port);
     let (rows, out, log) = rows_of(data.path(), &spec, "2s", "warn");
@@ -133,7 +133,7 @@ fn assert_d0_high_half_the_time(rows: &[Row]) {
 
 #[test]
 fn ampere_mode_takes_the_voltage_from_the_option() {
-    let emulator = Emulator::start(&["ppk2", "--waveform", "const:100mA@1.8V"]);
+    let emulator = Emulator::spawn(&["ppk2", "--waveform", "const:100mA@1.8V"]);
     let data = tempfile::tempdir().expect("temp dir");
     let spec = format!("ppk2:{}?mode=ampere&vdd_mv=1800&avg=1000", emulator.port);
     let (rows, out, _) = rows_of(data.path(), &spec, "1s", "warn");
@@ -152,7 +152,7 @@ fn ampere_mode_takes_the_voltage_from_the_option() {
 
 #[test]
 fn faults_lose_no_sample_silently_and_keep_losses_as_gaps() {
-    let emulator = Emulator::start(&[
+    let emulator = Emulator::spawn(&[
         "ppk2",
         "--waveform",
         "const:100mA@3.3V",
@@ -191,7 +191,7 @@ fn a_pulled_cable_reconnects_into_the_same_session() {
     let data = tempfile::tempdir().expect("temp dir");
     let link = data.path().join("ppk2");
     let link_text = link.to_str().expect("utf-8");
-    let _emulator = Emulator::start(&[
+    let _emulator = Emulator::spawn(&[
         "ppk2",
         "--fault",
         "disconnect-after=1s,replug",
@@ -199,7 +199,7 @@ fn a_pulled_cable_reconnects_into_the_same_session() {
         link_text,
     ]);
     let out = data.path().join("trace.csv");
-    let output = record(
+    let output = record_logged(
         data.path(),
         &format!("ppk2:{link_text}"),
         "3s",
@@ -223,10 +223,10 @@ fn a_pulled_cable_reconnects_into_the_same_session() {
 #[test]
 fn a_port_that_is_not_a_ppk2_fails_naming_the_step_and_port() {
     // A UM25C emulator answers nothing to GetMetadata.
-    let emulator = Emulator::start(&["um25c"]);
+    let emulator = Emulator::spawn(&["um25c"]);
     let data = tempfile::tempdir().expect("temp dir");
     let out = data.path().join("trace.csv");
-    let output = record(
+    let output = record_logged(
         data.path(),
         &format!("ppk2:{}", emulator.port),
         "1s",
@@ -242,7 +242,7 @@ fn a_port_that_is_not_a_ppk2_fails_naming_the_step_and_port() {
 
 #[test]
 fn bench_with_the_ppk2_gives_energy_per_call_in_the_report() {
-    let emulator = Emulator::start(&["ppk2", "--waveform", "const:100mA@3.3V"]);
+    let emulator = Emulator::spawn(&["ppk2", "--waveform", "const:100mA@3.3V"]);
     let data = tempfile::tempdir().expect("temp dir");
     let out = data.path().join("report.csv");
     let spec = format!("ppk2:{}", emulator.port);
