@@ -44,7 +44,7 @@ fn rows(path: &Path) -> Vec<Vec<String>> {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("time_s,power_w,current_a,voltage_v,energy_j,power_source")
+        Some("time_s,power_w,current_a,voltage_v,energy_j,power_source,logic")
     );
     lines
         .map(|line| line.split(',').map(str::to_owned).collect())
@@ -103,7 +103,8 @@ fn a_joulescope_csv_with_a_nan_row_and_a_time_jump() {
             "0.400691",
             "4.74479",
             "0.950568",
-            source.as_str()
+            source.as_str(),
+            ""
         ]
     );
 

@@ -75,6 +75,31 @@ fn a_square_wave_reads_as_its_two_levels() {
 }
 
 #[test]
+fn session_json_keeps_the_device_clock_offset_learned_after_the_start() {
+    let emulator = Emulator::start("ina", "const:0.25W@5V", "");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (output, trace) = record(dir.path(), &format!("ina:{}", emulator.port), "1s");
+    assert!(output.status.success(), "{:?}", texts(&output));
+    let sessions: Vec<_> = std::fs::read_dir(dir.path().join("actprof/sessions"))
+        .expect("sessions folder")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let session = Journal::read(&sessions[0]).expect("the session reads back");
+    // Session time = device time + offset, device time counted from the first reading:
+    // the offset is when that reading arrived, within the 1 s recorded.
+    let offset_s = session.meta.sources[0]
+        .clock_offset_s
+        .expect("session.json has the clock offset");
+    assert!(
+        offset_s.is_finite() && (0.0..1.5).contains(&offset_s),
+        "{offset_s}"
+    );
+    let first_s = read_trace(&trace)[0].t_s;
+    assert!((first_s - offset_s).abs() < 0.1, "{first_s} vs {offset_s}");
+}
+
+#[test]
 fn a_reset_and_a_clock_wrap_keep_time_moving_forward() {
     let emulator = Emulator::start("ina", "const:0.25W@5V", "reset-after=1200ms,wrap");
     let dir = tempfile::tempdir().expect("temp dir");

@@ -4,7 +4,7 @@
 //! calibration of protocols.md §3.3 (the real unit's metadata, which the emulator sends)
 //! and the current formula of §3.4, not taken from the code under test.
 
-mod meters_common;
+mod meters_support;
 
 use std::path::Path;
 
@@ -12,7 +12,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 use actprof::report;
-use meters_common::{Emulator, Row, record, stderr, stdout, the_session, trace_rows};
+use meters_support::{Emulator, Row, read_trace, record_logged, stderr, stdout, the_session};
 
 /// ADC volts per count of `adc · 4` (§3.4).
 const ADC_STEP_V: f64 = 1.8 / 163_840.0;
@@ -52,15 +52,15 @@ fn expected_100ma() -> f64 {
 
 fn rows_of(data: &Path, spec: &str, duration: &str, log: &str) -> (Vec<Row>, String, String) {
     let out = data.join("trace.csv");
-    let output = record(data, spec, duration, &out, log);
+    let output = record_logged(data, spec, duration, &out, log);
     let log = stderr(&output);
     assert!(output.status.success(), "{log}");
-    (trace_rows(&out), stdout(&output), log)
+    (read_trace(&out), stdout(&output), log)
 }
 
 #[test]
 fn currents_follow_the_waveform_through_the_documented_calibration() {
-    let emulator = Emulator::start(&["ppk2", "--waveform", "const:100mA@3.3V"]);
+    let emulator = Emulator::spawn(&["ppk2", "--waveform", "const:100mA@3.3V"]);
     let data = tempfile::tempdir().expect("temp dir");
     let spec = format!("ppk2:{}?mode=source&vdd_mv=3300", emulator.port);
     let (rows, out, log) = rows_of(data.path(), &spec, "2s", "warn");
@@ -87,11 +87,53 @@ fn currents_follow_the_waveform_through_the_documented_calibration() {
     let session = the_session(data.path());
     assert!(session.meta.sources[0].is_emulated());
     assert_eq!(session.samples.len(), rows.len());
+    // Sample k covers offset + [k, k + 1) · 10 µs (100 kS/s, §3.4), so a 1 ms block of
+    // 100 samples is stamped at its middle, 0.5 ms after its start: on the half ms.
+    let offset_s = session.meta.sources[0]
+        .clock_offset_s
+        .expect("session.json has the PPK2's clock offset");
+    let first_ms = (rows[0].t_s - offset_s) * 1e3 - 0.5;
+    assert!(
+        first_ms > -1e-6,
+        "first sample {first_ms} ms after the offset"
+    );
+    assert!((first_ms - first_ms.round()).abs() < 1e-6, "{first_ms} ms");
+    assert_d0_high_half_the_time(&rows);
+    let journalled: Vec<Option<u8>> = session.samples.iter().map(|s| s.logic).collect();
+    let written: Vec<Option<u8>> = rows.iter().map(|row| row.logic).collect();
+    assert_eq!(journalled, written, "trace.csv keeps the logic inputs");
+}
+
+/// The emulator holds D0 high in the second half of every 10 ms (1000 samples) and the
+/// other inputs low (bits 24–31 of each word, §3.4). A 1 ms sample averages 100 samples
+/// and keeps their OR, so D0 is high in half of the samples, in runs of 5.
+fn assert_d0_high_half_the_time(rows: &[Row]) {
+    let logic: Vec<u8> = rows
+        .iter()
+        .map(|row| row.logic.expect("every PPK2 sample has its logic inputs"))
+        .collect();
+    assert!(
+        logic.iter().all(|&bits| bits <= 1),
+        "only D0 moves: {logic:?}"
+    );
+    let high = logic.iter().filter(|&&bits| bits == 1).count();
+    let share = high as f64 / logic.len() as f64;
+    assert!(
+        (0.45..=0.55).contains(&share),
+        "D0 high in {share} of samples"
+    );
+    let changes = logic.windows(2).filter(|pair| pair[0] != pair[1]).count();
+    let expected = logic.len() / 5;
+    assert!(
+        changes.abs_diff(expected) <= 2,
+        "{changes} changes of D0 in {} samples: runs of 5 expected",
+        logic.len()
+    );
 }
 
 #[test]
 fn ampere_mode_takes_the_voltage_from_the_option() {
-    let emulator = Emulator::start(&["ppk2", "--waveform", "const:100mA@1.8V"]);
+    let emulator = Emulator::spawn(&["ppk2", "--waveform", "const:100mA@1.8V"]);
     let data = tempfile::tempdir().expect("temp dir");
     let spec = format!("ppk2:{}?mode=ampere&vdd_mv=1800&avg=1000", emulator.port);
     let (rows, out, _) = rows_of(data.path(), &spec, "1s", "warn");
@@ -110,7 +152,7 @@ fn ampere_mode_takes_the_voltage_from_the_option() {
 
 #[test]
 fn faults_lose_no_sample_silently_and_keep_losses_as_gaps() {
-    let emulator = Emulator::start(&[
+    let emulator = Emulator::spawn(&[
         "ppk2",
         "--waveform",
         "const:100mA@3.3V",
@@ -149,7 +191,7 @@ fn a_pulled_cable_reconnects_into_the_same_session() {
     let data = tempfile::tempdir().expect("temp dir");
     let link = data.path().join("ppk2");
     let link_text = link.to_str().expect("utf-8");
-    let _emulator = Emulator::start(&[
+    let _emulator = Emulator::spawn(&[
         "ppk2",
         "--fault",
         "disconnect-after=1s,replug",
@@ -157,7 +199,7 @@ fn a_pulled_cable_reconnects_into_the_same_session() {
         link_text,
     ]);
     let out = data.path().join("trace.csv");
-    let output = record(
+    let output = record_logged(
         data.path(),
         &format!("ppk2:{link_text}"),
         "3s",
@@ -181,10 +223,10 @@ fn a_pulled_cable_reconnects_into_the_same_session() {
 #[test]
 fn a_port_that_is_not_a_ppk2_fails_naming_the_step_and_port() {
     // A UM25C emulator answers nothing to GetMetadata.
-    let emulator = Emulator::start(&["um25c"]);
+    let emulator = Emulator::spawn(&["um25c"]);
     let data = tempfile::tempdir().expect("temp dir");
     let out = data.path().join("trace.csv");
-    let output = record(
+    let output = record_logged(
         data.path(),
         &format!("ppk2:{}", emulator.port),
         "1s",
@@ -200,7 +242,7 @@ fn a_port_that_is_not_a_ppk2_fails_naming_the_step_and_port() {
 
 #[test]
 fn bench_with_the_ppk2_gives_energy_per_call_in_the_report() {
-    let emulator = Emulator::start(&["ppk2", "--waveform", "const:100mA@3.3V"]);
+    let emulator = Emulator::spawn(&["ppk2", "--waveform", "const:100mA@3.3V"]);
     let data = tempfile::tempdir().expect("temp dir");
     let out = data.path().join("report.csv");
     let spec = format!("ppk2:{}", emulator.port);

@@ -4,7 +4,7 @@
 //! injected. Then the property tests: the decoder fed 100k random and mutated streams,
 //! checked against an oracle that decrypts with the published key itself.
 
-mod meters_common;
+mod meters_support;
 
 use aes::Aes256;
 use aes::cipher::generic_array::GenericArray;
@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use actprof::power::meters::polled::Rejected;
 use actprof::power::meters::tc66c::{TC66C_SCALES, Tc66Decoder, Tc66Frame};
-use meters_common::{Emulator, record, stderr, stdout, the_session, trace_rows};
+use meters_support::{Emulator, read_trace, record_logged, stderr, stdout, the_session};
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-9
@@ -23,13 +23,13 @@ fn close(a: f64, b: f64) -> bool {
 
 #[test]
 fn readings_have_the_documented_scales_and_are_labelled_emulated() {
-    let emulator = Emulator::start(&["tc66c", "--waveform", "const:123.4mA@5.062V"]);
+    let emulator = Emulator::spawn(&["tc66c", "--waveform", "const:123.4mA@5.062V"]);
     let data = tempfile::tempdir().expect("temp dir");
     let out = data.path().join("trace.csv");
     let spec = format!("tc66c:{}", emulator.port);
-    let output = record(data.path(), &spec, "1.6s", &out, "warn");
+    let output = record_logged(data.path(), &spec, "1.6s", &out, "warn");
     assert!(output.status.success(), "{}", stderr(&output));
-    let rows = trace_rows(&out);
+    let rows = read_trace(&out);
     assert!((3..=5).contains(&rows.len()), "{rows:?}");
     for row in &rows {
         // Raw 50620 × 0.1 mV, 12340 × 10 µA, 6247 × 0.1 mW (0.6246508 W rounded).
@@ -48,7 +48,7 @@ fn readings_have_the_documented_scales_and_are_labelled_emulated() {
 
 #[test]
 fn garbage_cut_frames_and_bad_crcs_never_give_a_wrong_sample() {
-    let emulator = Emulator::start(&[
+    let emulator = Emulator::spawn(&[
         "tc66c",
         "--waveform",
         "square:lo=0.1W,hi=0.5W,period=1s",
@@ -57,7 +57,7 @@ fn garbage_cut_frames_and_bad_crcs_never_give_a_wrong_sample() {
     ]);
     let data = tempfile::tempdir().expect("temp dir");
     let out = data.path().join("trace.csv");
-    let output = record(
+    let output = record_logged(
         data.path(),
         &format!("tc66c:{}", emulator.port),
         "3s",
@@ -66,7 +66,7 @@ fn garbage_cut_frames_and_bad_crcs_never_give_a_wrong_sample() {
     );
     let log = stderr(&output);
     assert!(output.status.success(), "{log}");
-    let rows = trace_rows(&out);
+    let rows = read_trace(&out);
     assert!(rows.len() >= 2, "{rows:?}");
     for row in &rows {
         let low = close(row.power_w, 0.1) && close(row.current_a, 0.02);
@@ -86,7 +86,7 @@ fn a_pulled_cable_reconnects_into_the_same_session() {
     let data = tempfile::tempdir().expect("temp dir");
     let link = data.path().join("tc66c");
     let link_text = link.to_str().expect("utf-8");
-    let _emulator = Emulator::start(&[
+    let _emulator = Emulator::spawn(&[
         "tc66c",
         "--fault",
         "disconnect-after=1s,replug",
@@ -94,7 +94,7 @@ fn a_pulled_cable_reconnects_into_the_same_session() {
         link_text,
     ]);
     let out = data.path().join("trace.csv");
-    let output = record(
+    let output = record_logged(
         data.path(),
         &format!("tc66c:{link_text}"),
         "3s",

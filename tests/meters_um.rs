@@ -4,7 +4,7 @@
 //! UM24C and UM34C: 10 mV, 1 mA, 1 mW), and the faults of §2.7 injected. Then the
 //! property tests: the stream decoder fed 100k random and mutated byte streams.
 
-mod meters_common;
+mod meters_support;
 
 use std::time::Instant;
 
@@ -14,7 +14,9 @@ use rand_chacha::ChaCha8Rng;
 
 use actprof::power::meters::polled::Rejected;
 use actprof::power::meters::um::{Model, UmDecoder, UmFrame};
-use meters_common::{Emulator, profile_with, record, stderr, stdout, the_session, trace_rows};
+use meters_support::{
+    Emulator, profile_with, read_trace, record_logged, stderr, stdout, the_session,
+};
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-9
@@ -25,14 +27,14 @@ const LOAD: &str = "const:123.4mA@5.062V";
 
 #[test]
 fn um25c_readings_have_the_fine_scales_and_are_labelled_emulated() {
-    let emulator = Emulator::start(&["um25c", "--waveform", LOAD]);
+    let emulator = Emulator::spawn(&["um25c", "--waveform", LOAD]);
     let data = tempfile::tempdir().expect("temp dir");
     let out = data.path().join("trace.csv");
     let spec = format!("um25c:{}", emulator.port);
-    let output = record(data.path(), &spec, "2s", &out, "warn");
+    let output = record_logged(data.path(), &spec, "2s", &out, "warn");
     assert!(output.status.success(), "{}", stderr(&output));
 
-    let rows = trace_rows(&out);
+    let rows = read_trace(&out);
     // Polls are paced at 2 a second and repeats dropped: 2 s gives 3–5 readings.
     assert!((3..=5).contains(&rows.len()), "{rows:?}");
     for row in &rows {
@@ -58,10 +60,10 @@ fn um25c_readings_have_the_fine_scales_and_are_labelled_emulated() {
 #[test]
 fn um24c_and_um34c_readings_have_the_coarse_scales() {
     for kind in ["um24c", "um34c"] {
-        let emulator = Emulator::start(&[kind, "--waveform", LOAD]);
+        let emulator = Emulator::spawn(&[kind, "--waveform", LOAD]);
         let data = tempfile::tempdir().expect("temp dir");
         let out = data.path().join("trace.csv");
-        let output = record(
+        let output = record_logged(
             data.path(),
             &format!("{kind}:{}", emulator.port),
             "1.2s",
@@ -69,7 +71,7 @@ fn um24c_and_um34c_readings_have_the_coarse_scales() {
             "warn",
         );
         assert!(output.status.success(), "{kind}: {}", stderr(&output));
-        let rows = trace_rows(&out);
+        let rows = read_trace(&out);
         assert!(rows.len() >= 2, "{kind}: {rows:?}");
         for row in &rows {
             // Raw 506 × 10 mV, 123 × 1 mA, 625 × 1 mW.
@@ -83,7 +85,7 @@ fn um24c_and_um34c_readings_have_the_coarse_scales() {
 #[test]
 fn garbage_cut_frames_and_bad_checksums_never_give_a_wrong_sample() {
     for kind in ["um25c", "um34c"] {
-        let emulator = Emulator::start(&[
+        let emulator = Emulator::spawn(&[
             kind,
             "--waveform",
             "square:lo=0.1W,hi=0.5W,period=1s",
@@ -93,10 +95,10 @@ fn garbage_cut_frames_and_bad_checksums_never_give_a_wrong_sample() {
         let data = tempfile::tempdir().expect("temp dir");
         let out = data.path().join("trace.csv");
         let spec = format!("{kind}:{}", emulator.port);
-        let output = record(data.path(), &spec, "3s", &out, "actprof=debug");
+        let output = record_logged(data.path(), &spec, "3s", &out, "actprof=debug");
         let log = stderr(&output);
         assert!(output.status.success(), "{kind}: {log}");
-        let rows = trace_rows(&out);
+        let rows = read_trace(&out);
         assert!(rows.len() >= 3, "{kind}: {rows:?}");
         for row in &rows {
             // 0.1 W or 0.5 W at 5 V: 20 mA or 100 mA, nothing in between.
@@ -125,10 +127,10 @@ fn a_silent_meter_is_reported_with_its_port_and_what_was_seen() {
             ("settle_ms", "0"),
         ],
     );
-    let emulator = Emulator::start(&["um25c", "--fault", "silent-after=1s"]);
+    let emulator = Emulator::spawn(&["um25c", "--fault", "silent-after=1s"]);
     let out = data.path().join("trace.csv");
     let spec = format!("um25c:{}?profile={}", emulator.port, profile.display());
-    let output = record(data.path(), &spec, "3s", &out, "warn");
+    let output = record_logged(data.path(), &spec, "3s", &out, "warn");
     let log = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{log}");
     assert!(
@@ -153,7 +155,7 @@ fn a_pulled_cable_reconnects_into_the_same_session_with_the_gap_marked() {
     let data = tempfile::tempdir().expect("temp dir");
     let link = data.path().join("meter");
     let link_text = link.to_str().expect("utf-8");
-    let mut emulator = Emulator::start(&[
+    let mut emulator = Emulator::spawn(&[
         "um25c",
         "--fault",
         "disconnect-after=1.2s,replug",
@@ -161,7 +163,7 @@ fn a_pulled_cable_reconnects_into_the_same_session_with_the_gap_marked() {
         link_text,
     ]);
     let out = data.path().join("trace.csv");
-    let output = record(
+    let output = record_logged(
         data.path(),
         &format!("um25c:{link_text}"),
         "3.5s",
@@ -202,16 +204,16 @@ fn a_pulled_cable_reconnects_into_the_same_session_with_the_gap_marked() {
             .iter()
             .all(|s| s.t_s <= gap.start_s || s.t_s > gap.end_s)
     );
-    assert_eq!(session.samples.len(), trace_rows(&out).len());
+    assert_eq!(session.samples.len(), read_trace(&out).len());
 }
 
 #[test]
 fn a_closed_port_ends_the_recording_naming_it_and_keeps_the_samples() {
-    let emulator = Emulator::start(&["um25c", "--fault", "disconnect-after=1s"]);
+    let emulator = Emulator::spawn(&["um25c", "--fault", "disconnect-after=1s"]);
     let data = tempfile::tempdir().expect("temp dir");
     let out = data.path().join("trace.csv");
     let started = Instant::now();
-    let output = record(
+    let output = record_logged(
         data.path(),
         &format!("um25c:{}", emulator.port),
         "2.5s",
@@ -235,10 +237,10 @@ fn a_closed_port_ends_the_recording_naming_it_and_keeps_the_samples() {
 
 #[test]
 fn the_wrong_model_is_named_in_the_error() {
-    let emulator = Emulator::start(&["um24c"]);
+    let emulator = Emulator::spawn(&["um24c"]);
     let data = tempfile::tempdir().expect("temp dir");
     let out = data.path().join("trace.csv");
-    let output = record(
+    let output = record_logged(
         data.path(),
         &format!("um25c:{}", emulator.port),
         "1s",
@@ -261,10 +263,10 @@ fn the_wrong_model_is_named_in_the_error() {
 fn a_meter_that_never_answers_is_told_from_one_that_answers_garbage() {
     let data = tempfile::tempdir().expect("temp dir");
     let profile = profile_with(data.path(), "um25c.toml", &[("connect_timeout_ms", "600")]);
-    let emulator = Emulator::start(&["um25c", "--fault", "silent-after=0s"]);
+    let emulator = Emulator::spawn(&["um25c", "--fault", "silent-after=0s"]);
     let out = data.path().join("trace.csv");
     let spec = format!("um25c:{}?profile={}", emulator.port, profile.display());
-    let output = record(data.path(), &spec, "1s", &out, "warn");
+    let output = record_logged(data.path(), &spec, "1s", &out, "warn");
     let log = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{log}");
     assert!(

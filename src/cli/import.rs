@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 
 use crate::power::{PowerSample, Quantity};
 use crate::session::import::{self, ImportFormat, ImportOptions, ImportSummary};
-use crate::session::journal::TRACE_HEADER;
+use crate::session::journal::TRACE_HEADER_V1;
 
 /// Time jumps printed one by one; the rest are counted.
 const JUMPS_PRINTED: usize = 5;
@@ -33,8 +33,9 @@ pub struct ImportArgs {
     pub voltage: Option<f64>,
 
     /// Write the trace as actprof's CSV (`time_s,power_w,current_a,voltage_v,energy_j,
-    /// power_source`, empty cells for what the recording lacks, the source as
-    /// `import:FORMAT:FILE`), readable by the Power tab's "Open trace…".
+    /// power_source,logic`, empty cells for what the recording lacks, the source as
+    /// `import:FORMAT:FILE`, `logic` the digital inputs D0–D7 as 0–255), readable by the
+    /// Power tab's "Open trace…".
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
@@ -137,7 +138,8 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ExitCode> {
 fn trace_writer(path: &Path) -> anyhow::Result<csv::Writer<File>> {
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = csv::Writer::from_writer(file);
-    out.write_record(TRACE_HEADER.split(',').chain(["power_source"]))
+    // `logic` last, as in the session trace, so readers that count columns keep working.
+    out.write_record(TRACE_HEADER_V1.split(',').chain(["power_source", "logic"]))
         .with_context(|| format!("cannot write the trace to {}", path.display()))?;
     Ok(out)
 }
@@ -151,6 +153,10 @@ fn write_row(out: &mut csv::Writer<File>, sample: &PowerSample, label: &str) -> 
         text(sample.voltage_v),
         text(sample.energy_j),
         label.to_owned(),
+        sample
+            .logic
+            .map(|bits| bits.to_string())
+            .unwrap_or_default(),
     ])
     .map_err(io::Error::other)
 }

@@ -49,7 +49,8 @@ pub struct RecordArgs {
 
     /// Also write the trace as CSV (`time_s,power_w`, plus `current_a,voltage_v` when the
     /// source measures them and `energy_j` for counter sources, then `power_source`: the
-    /// spec, with ` (emulated)` for an emulator) to FILE.
+    /// spec, with ` (emulated)` for an emulator, then `logic` for a source with digital
+    /// inputs: D0–D7 as 0–255, bit `n` = `Dn`) to FILE.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
@@ -94,7 +95,9 @@ pub fn run(args: &RecordArgs) -> anyhow::Result<ExitCode> {
     let reopen = Box::new(move || power::open(&spec, interval));
     let sampler = Sampler::spawn_reconnecting(source, clock, reopen)
         .with_context(|| format!("cannot start power source `{}`", args.source))?;
-    let collected = collect(args, &clock, sampler, &mut journal)?;
+    let mut collected = collect(args, &clock, sampler, &mut journal)?;
+    // What the source learned once running (its clock offset), if anything.
+    let info = collected.info.take().unwrap_or(info);
     let samples = collected.samples;
     let dir = journal.finish()?;
 
@@ -114,6 +117,8 @@ struct Collected {
     gaps: Vec<Gap>,
     /// The disconnect the source has not come back from yet.
     down: Option<power::PowerError>,
+    /// The source's facts as last reported while it ran.
+    info: Option<SourceInfo>,
 }
 
 /// Receives samples until the duration is over (or Ctrl-C), journalling them as they come.
@@ -186,6 +191,10 @@ fn take(
             collected.gaps.push(gap);
             collected.down = None;
         }
+        SamplerEvent::Source(info) => {
+            journal.update_source(info.clone())?;
+            collected.info = Some(info);
+        }
         SamplerEvent::Failed(err) => return Ok(Some(err)),
     }
     Ok(None)
@@ -216,6 +225,7 @@ fn progress_bar(duration: Duration) -> ProgressBar {
 fn write_trace(path: &Path, samples: &[PowerSample], info: &SourceInfo) -> io::Result<()> {
     let electrical = info.quantity == Quantity::CurrentVoltage;
     let counter = info.quantity == Quantity::EnergyCounter;
+    let logic = samples.iter().any(|sample| sample.logic.is_some());
     let mut out = csv::Writer::from_writer(File::create(path)?);
     let mut header = vec!["time_s", "power_w"];
     if electrical {
@@ -227,6 +237,9 @@ fn write_trace(path: &Path, samples: &[PowerSample], info: &SourceInfo) -> io::R
     // The source on every row, so a trace cut out of the file still says where it came
     // from, and an emulator's trace says it is one.
     header.push("power_source");
+    if logic {
+        header.push("logic");
+    }
     let label = info.label();
     out.write_record(&header)?;
     let text = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
@@ -239,6 +252,14 @@ fn write_trace(path: &Path, samples: &[PowerSample], info: &SourceInfo) -> io::R
             row.push(text(sample.energy_j));
         }
         row.push(label.clone());
+        if logic {
+            row.push(
+                sample
+                    .logic
+                    .map(|bits| bits.to_string())
+                    .unwrap_or_default(),
+            );
+        }
         out.write_record(&row)?;
     }
     out.flush()

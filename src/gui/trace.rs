@@ -190,8 +190,9 @@ impl PowerTrace {
     }
 
     /// Writes the samples of `scope` as CSV `time_s,power_w,current_a,voltage_v,
-    /// power_source` (empty cells for what the source does not measure; the source's
-    /// label, ` (emulated)` for an emulator); returns the rows written.
+    /// power_source,logic` (empty cells for what the source does not measure; the
+    /// source's label, ` (emulated)` for an emulator; the digital inputs D0–D7 as 0–255,
+    /// bit `n` = `Dn`); returns the rows written.
     pub fn export(&self, scope: TraceScope, path: &Path) -> Result<usize, String> {
         let Some((start_s, end_s)) = self.range_of(scope) else {
             return Err("nothing to export in that range".to_owned());
@@ -204,6 +205,7 @@ impl PowerTrace {
                 "current_a",
                 "voltage_v",
                 "power_source",
+                "logic",
             ])?;
             let label = self
                 .info
@@ -222,6 +224,10 @@ impl PowerTrace {
                     text(sample.current_a),
                     text(sample.voltage_v),
                     label.clone(),
+                    sample
+                        .logic
+                        .map(|bits| bits.to_string())
+                        .unwrap_or_default(),
                 ])?;
                 rows += 1;
             }
@@ -294,7 +300,7 @@ mod tests {
         assert_eq!(rows, expected);
         let text = std::fs::read_to_string(&path).expect("read");
         assert!(
-            text.starts_with("time_s,power_w,current_a,voltage_v,power_source\n"),
+            text.starts_with("time_s,power_w,current_a,voltage_v,power_source,logic\n"),
             "{text}"
         );
         assert_eq!(text.lines().count(), rows + 1);

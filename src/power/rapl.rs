@@ -291,6 +291,7 @@ impl PowerSource for RaplSource {
             current_a: None,
             voltage_v: None,
             energy_j: Some(energy_j),
+            logic: None,
         }])
     }
 

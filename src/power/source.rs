@@ -100,6 +100,12 @@ pub struct PowerSample {
     pub voltage_v: Option<f64>,
     /// Energy counter in J since the source started, for counter sources.
     pub energy_j: Option<f64>,
+    /// The 8 digital inputs D0–D7 sampled with the reading (bit `n` is `Dn`, 1 = high),
+    /// for a source that has them (the PPK2). A sample that averages a block of
+    /// readings holds the OR of the block's inputs: a pin reads 1 when it was high in
+    /// any reading of the block, so a pulse shorter than the block is not lost.
+    #[serde(default)]
+    pub logic: Option<u8>,
 }
 
 impl PowerSample {
@@ -111,6 +117,7 @@ impl PowerSample {
             current_a: None,
             voltage_v: None,
             energy_j: None,
+            logic: None,
         }
     }
 }

@@ -229,9 +229,17 @@ impl Link for PortLink {
     }
 
     fn discard_input(&mut self) -> Result<(), SerialError> {
-        self.port
-            .clear(ClearBuffer::Input)
-            .map_err(|err| self.io_error("flush", err.into()))
+        let Err(err) = self.port.clear(ClearBuffer::Input) else {
+            return Ok(());
+        };
+        // serialport drops the errno of a failed tcflush (a hung-up pty's EIO comes back
+        // as a bare "I/O error"), so let a read tell a hang-up apart, as it does for
+        // reads; what it takes was to be discarded anyway.
+        let mut scratch = [0u8; 64];
+        match self.read_some(&mut scratch, Duration::ZERO) {
+            Err(hung_up) if hung_up.is_disconnect() => Err(hung_up),
+            _ => Err(self.io_error("flush", err.into())),
+        }
     }
 }
 
@@ -330,6 +338,31 @@ mod tests {
         let again = client.read_some(&mut [0u8; 8], Duration::from_millis(500));
         assert!(again.is_err_and(|err| err.is_disconnect()));
         assert!(started.elapsed() < Duration::from_millis(900));
+    }
+
+    #[test]
+    fn discarding_input_on_a_hung_up_pty_is_a_disconnect() {
+        // The reader's end: the emulator (the master) went away.
+        let (master, hold, slave_path) = open_pty().expect("pty");
+        let mut client = open_port(&slave_path, 9600).expect("opens");
+        drop(master);
+        drop(hold);
+        let err = client.discard_input().expect_err("hung up");
+        assert!(err.is_disconnect(), "{err:?}");
+        assert!(err.to_string().ends_with(&slave_path), "{err}");
+
+        // The emulator's end, once every handle on the slave side was closed: Linux
+        // flushes a master whose slave hung up without complaint, and never with an I/O
+        // error; the next read says it is a disconnect.
+        let (mut master, hold, slave_path) = open_pty().expect("pty");
+        let client = open_port(&slave_path, 9600).expect("opens");
+        drop(client);
+        drop(hold);
+        if let Err(err) = master.discard_input() {
+            assert!(err.is_disconnect(), "{err:?}");
+        }
+        let read = master.read_some(&mut [0u8; 8], Duration::from_millis(100));
+        assert!(read.is_err_and(|err| err.is_disconnect()));
     }
 
     #[test]

@@ -32,8 +32,14 @@ use crate::power::{PowerSample, SourceInfo};
 /// Longest time rows wait in memory before they are flushed to disk.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Header of `trace.csv`: seconds since session start, W, A, V, and the counter in J.
-pub const TRACE_HEADER: &str = "time_s,power_w,current_a,voltage_v,energy_j";
+/// Header of `trace.csv`: seconds since session start, W, A, V, the counter in J, and the
+/// digital inputs D0–D7 as a number 0–255 (bit `n` = `Dn`; see [`PowerSample::logic`]).
+/// `logic` came last and later: [`Journal::read`] also reads traces without it
+/// ([`TRACE_HEADER_V1`]).
+pub const TRACE_HEADER: &str = "time_s,power_w,current_a,voltage_v,energy_j,logic";
+
+/// Header of `trace.csv` before the `logic` column was added.
+pub const TRACE_HEADER_V1: &str = "time_s,power_w,current_a,voltage_v,energy_j";
 
 /// Header of `runs.csv`.
 pub const RUNS_HEADER: &str = "label,start_s,end_s,calls,elements";
@@ -230,6 +236,23 @@ impl Journal {
         write_meta(&self.dir, &self.meta)
     }
 
+    /// Replaces the facts of the source with `info`'s spec (adds them if it is not
+    /// listed) and rewrites `session.json` at once when they changed: what a source
+    /// learns after it started, such as its clock offset, is on disk even after a crash.
+    pub fn update_source(&mut self, info: SourceInfo) -> Result<(), JournalError> {
+        match self
+            .meta
+            .sources
+            .iter_mut()
+            .find(|known| known.spec == info.spec)
+        {
+            Some(known) if *known == info => return Ok(()),
+            Some(known) => *known = info,
+            None => self.meta.sources.push(info),
+        }
+        write_meta(&self.dir, &self.meta)
+    }
+
     /// Flushes when [`FLUSH_INTERVAL`] has passed since the last flush.
     pub fn flush_if_due(&mut self) -> Result<(), JournalError> {
         if self.last_flush.elapsed() >= FLUSH_INTERVAL {
@@ -348,6 +371,10 @@ fn write_trace_row(out: &mut impl io::Write, sample: &PowerSample) -> io::Result
             out.write_all(buffer.format(value).as_bytes())?;
         }
     }
+    out.write_all(b",")?;
+    if let Some(logic) = sample.logic {
+        write!(out, "{logic}")?;
+    }
     out.write_all(b"\n")
 }
 
@@ -372,18 +399,19 @@ fn parse_trace(lines: &[&str], path: &Path) -> Result<Vec<PowerSample>, JournalE
         reason,
         path: path.to_owned(),
     };
-    match lines.first() {
-        Some(&header) if header == TRACE_HEADER => {}
+    let width = match lines.first() {
+        Some(&header) if header == TRACE_HEADER => 6,
+        Some(&header) if header == TRACE_HEADER_V1 => 5,
         Some(header) => return Err(row_error(1, format!("unexpected header `{header}`"))),
         None => return Err(row_error(1, "no header".to_owned())),
-    }
+    };
     let mut samples = Vec::with_capacity(lines.len());
     for (index, line) in lines.iter().enumerate().skip(1) {
         let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() != 5 {
+        if fields.len() != width {
             return Err(row_error(
                 index + 1,
-                format!("{} fields, expected 5", fields.len()),
+                format!("{} fields, expected {width}", fields.len()),
             ));
         }
         let number = |column: usize| -> Result<Option<f64>, JournalError> {
@@ -409,9 +437,22 @@ fn parse_trace(lines: &[&str], path: &Path) -> Result<Vec<PowerSample>, JournalE
             current_a: number(2)?,
             voltage_v: number(3)?,
             energy_j: number(4)?,
+            logic: logic(&fields, index + 1, path)?,
         });
     }
     Ok(samples)
+}
+
+/// The `logic` cell of a trace row (column 6, absent in old traces).
+fn logic(fields: &[&str], line: usize, path: &Path) -> Result<Option<u8>, JournalError> {
+    match fields.get(5) {
+        None | Some(&"") => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(|_| JournalError::Row {
+            line,
+            reason: format!("column 6 is `{text}`, not a logic byte (0–255)"),
+            path: path.to_owned(),
+        }),
+    }
 }
 
 fn parse_runs(lines: &[&str], path: &Path) -> Result<Vec<RunWindow>, JournalError> {
@@ -481,6 +522,11 @@ mod tests {
                 energy_j: Some(1.0 / 3.0),
                 ..PowerSample::power(0.2, 0.1 + 0.2)
             },
+            // D0 and D7 high.
+            PowerSample {
+                logic: Some(0b1000_0001),
+                ..PowerSample::power(0.3, 2.0)
+            },
         ]
     }
 
@@ -510,7 +556,33 @@ mod tests {
         let trace = fs::read_to_string(session_dir.join(TRACE_FILE)).expect("trace");
         let lines: Vec<&str> = trace.lines().collect();
         assert_eq!(lines[0], TRACE_HEADER);
-        assert_eq!(lines[1], "0.1,10.0,1.25,8.0,");
+        assert_eq!(lines[1], "0.1,10.0,1.25,8.0,,");
+        assert_eq!(lines[3], "0.3,2.0,,,,129");
+    }
+
+    #[test]
+    fn a_trace_from_before_the_logic_column_reads_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let journal = Journal::create(dir.path(), meta()).expect("created");
+        drop(journal);
+        let old = format!("{TRACE_HEADER_V1}\n0.1,10,1.25,8,\n0.2,0.3,,,0.5\n");
+        fs::write(dir.path().join(TRACE_FILE), old).expect("old trace");
+        let session = Journal::read(dir.path()).expect("read");
+        assert_eq!(session.samples.len(), 2);
+        assert!(session.samples.iter().all(|sample| sample.logic.is_none()));
+        assert_eq!(session.samples[1].energy_j, Some(0.5));
+    }
+
+    #[test]
+    fn a_logic_cell_past_eight_bits_names_its_line() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let journal = Journal::create(dir.path(), meta()).expect("created");
+        drop(journal);
+        let text = format!("{TRACE_HEADER}\n0.1,5,,,,1\n0.2,5,,,,256\n");
+        fs::write(dir.path().join(TRACE_FILE), text).expect("trace");
+        let message = Journal::read(dir.path()).expect_err("refused").to_string();
+        assert!(message.contains("line 3"), "{message}");
+        assert!(message.contains("`256`"), "{message}");
     }
 
     #[test]
@@ -531,6 +603,21 @@ mod tests {
         let plain = meta();
         let json = serde_json::to_string(&plain).expect("json");
         assert!(!json.contains("gaps"), "no key without gaps: {json}");
+    }
+
+    #[test]
+    fn source_facts_learned_after_the_start_are_in_session_json_at_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut journal = Journal::create(dir.path(), meta()).expect("created");
+        let mut info = meta().sources[0].clone();
+        info.clock_offset_s = Some(12.5);
+        journal.update_source(info.clone()).expect("updated");
+        // Read back while the journal is still open, as after a crash.
+        let session = Journal::read(dir.path()).expect("read");
+        assert_eq!(session.meta.sources, [info.clone()]);
+        drop(journal);
+        let session = Journal::read(dir.path()).expect("read");
+        assert_eq!(session.meta.sources, [info]);
     }
 
     #[test]
@@ -559,7 +646,7 @@ mod tests {
         let journal = Journal::create(dir.path(), meta()).expect("created");
         journal.finish().expect("finished");
         let trace_path = dir.path().join(TRACE_FILE);
-        let text = format!("{TRACE_HEADER}\n0.1,5,,,\n0.2,NaN,,,\n");
+        let text = format!("{TRACE_HEADER}\n0.1,5,,,,\n0.2,NaN,,,,\n");
         fs::write(&trace_path, text).expect("write");
         let err = Journal::read(dir.path()).expect_err("refused");
         let message = err.to_string();

@@ -225,6 +225,7 @@ impl PoweredPlan {
             samples: Vec::new(),
             windows: Vec::new(),
             failure: None,
+            info: None,
         };
         let idle = recording.idle_baseline(self.idle, &self.info, cancel, sink)?;
         let run = recording.run_plan(&self.plan, cancel, sink);
@@ -254,6 +255,8 @@ struct Recording {
     windows: Vec<RunWindow>,
     /// The first thing that went wrong with the source or the journal; it stops the run.
     failure: Option<SessionError>,
+    /// The source's facts as last reported while it ran (e.g. with its clock offset).
+    info: Option<SourceInfo>,
 }
 
 impl Recording {
@@ -293,6 +296,12 @@ impl Recording {
                 if let Err(err) = self.journal.mark_gap(gap) {
                     self.failure.get_or_insert(SessionError::Journal(err));
                 }
+            }
+            SamplerEvent::Source(info) => {
+                if let Err(err) = self.journal.update_source(info.clone()) {
+                    self.failure.get_or_insert(SessionError::Journal(err));
+                }
+                self.info = Some(info);
             }
             SamplerEvent::Failed(source) => {
                 self.failure.get_or_insert(SessionError::Power {
@@ -445,6 +454,7 @@ impl Recording {
             return Err(err);
         }
         waited?;
+        let info = self.info.take().unwrap_or(info);
         let journal_dir = self.journal.finish()?;
         let rules = Attribution::for_rate(info.rate_hz);
         let energies = run

@@ -8,6 +8,14 @@
 //! reports [`SamplerEvent::Reconnected`] with the [`Gap`] in the trace. Samples keep
 //! going into the same session; the gap has no samples, so the energy code reports it
 //! like any other gap (see [`crate::session::energy`]).
+//!
+//! **Source facts.** Some of what a source is known only once it runs: a device with its
+//! own clock learns the offset to the session clock at the first samples
+//! ([`SourceInfo::clock_offset_s`]). The sampler compares [`PowerSource::info`] after the
+//! start and after polls with what it last reported, at most once per
+//! [`INFO_CHECK_INTERVAL`] once the offset is known, and sends
+//! [`SamplerEvent::Source`] when it changed, so the journal can keep `session.json`
+//! current. After a reconnect the new connection's facts replace the old ones.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,13 +25,17 @@ use std::time::Duration;
 
 use super::SessionClock;
 use super::energy::Gap;
-use crate::power::{Clock as _, PowerError, PowerSample, PowerSource};
+use crate::power::{Clock as _, PowerError, PowerSample, PowerSource, SourceInfo};
 
 /// Time between two attempts to reopen a disconnected source.
 pub const RECONNECT_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Opens the source again after a disconnect.
 pub type Reopen = Box<dyn FnMut() -> Result<Box<dyn PowerSource>, PowerError> + Send>;
+
+/// Shortest time between two reports of a source's changed facts once its clock offset
+/// is known (a device clock's offset is refined as readings arrive).
+pub const INFO_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Batches of samples the channel holds before the sampler waits for the reader.
 const CHANNEL_CAPACITY: usize = 256;
@@ -41,6 +53,9 @@ pub enum SamplerEvent {
     Disconnected { at_s: f64, error: PowerError },
     /// The source is back; the trace has no samples within `gap`.
     Reconnected { gap: Gap },
+    /// The source's facts changed since it was opened or last reported (e.g. its clock
+    /// offset became known).
+    Source(SourceInfo),
     /// The source failed; the sampler has stopped.
     Failed(PowerError),
 }
@@ -74,13 +89,17 @@ impl Sampler {
         clock: SessionClock,
         reopen: Option<Reopen>,
     ) -> Result<Sampler, PowerError> {
+        let opened = source.info();
         source.start(&clock)?;
         let stop = Arc::new(AtomicBool::new(false));
         let (sender, events) = sync_channel(CHANNEL_CAPACITY);
         let thread_stop = Arc::clone(&stop);
         let handle = thread::Builder::new()
             .name("power-sampler".to_owned())
-            .spawn(move || sample_reconnecting(source, &clock, &thread_stop, &sender, reopen))
+            .spawn(move || {
+                let mut reported = Reported::new(opened);
+                sample_reconnecting(source, &clock, &thread_stop, &sender, reopen, &mut reported);
+            })
             .map_err(PowerError::Thread)?;
         Ok(Sampler {
             stop,
@@ -129,10 +148,18 @@ fn sample_reconnecting(
     stop: &AtomicBool,
     sender: &SyncSender<SamplerEvent>,
     mut reopen: Option<Reopen>,
+    reported: &mut Reported,
 ) {
     let mut last_sample_s = None;
     loop {
-        let end = sample_until_stopped(source.as_mut(), clock, stop, sender, &mut last_sample_s);
+        let end = sample_until_stopped(
+            source.as_mut(),
+            clock,
+            stop,
+            sender,
+            &mut last_sample_s,
+            reported,
+        );
         if let Err(err) = source.stop() {
             tracing::warn!("stopping the power source: {err}");
         }
@@ -186,22 +213,66 @@ fn reconnect(
     }
 }
 
+/// The source facts last reported, and when to look again.
+struct Reported {
+    info: SourceInfo,
+    next_check: Duration,
+}
+
+impl Reported {
+    fn new(opened: SourceInfo) -> Reported {
+        Reported {
+            info: opened,
+            next_check: Duration::ZERO,
+        }
+    }
+
+    /// Sends the source's facts if they changed and a check is due; `Err` when nobody
+    /// listens any more.
+    fn check(
+        &mut self,
+        source: &dyn PowerSource,
+        clock: &SessionClock,
+        sender: &SyncSender<SamplerEvent>,
+    ) -> Result<(), ()> {
+        let now = clock.elapsed();
+        if now < self.next_check && self.info.clock_offset_s.is_some() {
+            return Ok(());
+        }
+        self.next_check = now + INFO_CHECK_INTERVAL;
+        let info = source.info();
+        if info == self.info {
+            return Ok(());
+        }
+        self.info = info.clone();
+        send(sender, SamplerEvent::Source(info))
+    }
+}
+
 fn sample_until_stopped(
     source: &mut dyn PowerSource,
     clock: &SessionClock,
     stop: &AtomicBool,
     sender: &SyncSender<SamplerEvent>,
     last_sample_s: &mut Option<f64>,
+    reported: &mut Reported,
 ) -> End {
     let interval = source.poll_interval();
     let mut next = clock.elapsed() + interval;
+    // Just started (or reconnected): the facts are due at once.
+    reported.next_check = Duration::ZERO;
+    if reported.check(source, clock, sender).is_err() {
+        return End::Stopped;
+    }
     loop {
         let stopping = wait_until(clock, next, stop);
         match source.poll(clock) {
             Ok(samples) if samples.is_empty() => {}
             Ok(samples) => {
                 *last_sample_s = samples.last().map(|sample| sample.t_s);
-                if send(sender, SamplerEvent::Samples(samples)).is_err() {
+                if send(sender, SamplerEvent::Samples(samples)).is_err()
+                    || reported.check(source, clock, sender).is_err()
+                {
                     return End::Stopped;
                 }
             }
@@ -303,6 +374,75 @@ mod tests {
         fn stop(&mut self) -> Result<(), PowerError> {
             Ok(())
         }
+    }
+
+    /// A device clock whose offset is known after the first poll, as a meter that
+    /// anchors its clock when the first readings arrive.
+    struct Anchored {
+        offset_s: Option<f64>,
+    }
+
+    impl PowerSource for Anchored {
+        fn info(&self) -> SourceInfo {
+            SourceInfo {
+                spec: "anchored".into(),
+                clock_offset_s: self.offset_s,
+                ..Steady::new().info()
+            }
+        }
+
+        fn poll_interval(&self) -> Duration {
+            Duration::from_millis(5)
+        }
+
+        fn start(&mut self, _clock: &dyn Clock) -> Result<(), PowerError> {
+            Ok(())
+        }
+
+        fn poll(&mut self, clock: &dyn Clock) -> Result<Vec<PowerSample>, PowerError> {
+            self.offset_s.get_or_insert(0.25);
+            Ok(vec![PowerSample::power(clock.now_s(), 2.0)])
+        }
+
+        fn stop(&mut self) -> Result<(), PowerError> {
+            Ok(())
+        }
+    }
+
+    impl Steady {
+        fn new() -> Steady {
+            Steady {
+                polls: 0,
+                fail_at: None,
+                disconnect: false,
+            }
+        }
+    }
+
+    #[test]
+    fn a_clock_offset_learned_while_running_is_reported_once() {
+        let source = Box::new(Anchored { offset_s: None });
+        let sampler = Sampler::spawn(source, SessionClock::start_now()).expect("spawns");
+        thread::sleep(Duration::from_millis(100));
+        let reported: Vec<SourceInfo> = sampler
+            .stop()
+            .into_iter()
+            .filter_map(|event| match event {
+                SamplerEvent::Source(info) => Some(info),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reported.len(), 1, "{reported:?}");
+        assert_eq!(reported[0].clock_offset_s, Some(0.25));
+    }
+
+    #[test]
+    fn a_source_whose_facts_do_not_change_reports_none() {
+        let sampler =
+            Sampler::spawn(Box::new(Steady::new()), SessionClock::start_now()).expect("spawns");
+        thread::sleep(Duration::from_millis(50));
+        // `samples_of` refuses any event but samples.
+        assert!(!samples_of(sampler.stop()).is_empty());
     }
 
     fn samples_of(events: impl IntoIterator<Item = SamplerEvent>) -> Vec<PowerSample> {

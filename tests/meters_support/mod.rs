@@ -1,5 +1,6 @@
-//! What the meter end-to-end tests share: `actprof emulate KIND` on a real pty, the
-//! real binary recording from it, and the trace it writes.
+//! What the meter end-to-end tests share: `actprof emulate KIND` as a child process on a
+//! real pty, `actprof record` against it, and readers for what the recording wrote (the
+//! trace CSV and the session journal).
 
 // Each test crate uses part of this module.
 #![allow(dead_code)]
@@ -8,6 +9,8 @@ use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::OnceLock;
+
+use actprof::session::{Journal, RecordedSession};
 
 /// The binary under test, copied once per test process: the build directory is shared,
 /// and a copy cannot be replaced by another build while the tests run.
@@ -44,23 +47,17 @@ pub fn actprof(data_home: &Path) -> Command {
 pub struct Emulator {
     child: Child,
     /// Kept open: the emulator prints a new path on every replug.
-    _stdout: BufReader<ChildStdout>,
+    stdout: BufReader<ChildStdout>,
     /// The pty's slave path, as the emulator printed it.
     pub port: String,
 }
 
 impl Emulator {
-    /// Starts `actprof emulate KIND --waveform WAVEFORM --fault FAULTS` and waits for its
-    /// port path.
-    pub fn start(kind: &str, waveform: &str, faults: &str) -> Emulator {
-        Emulator::start_with(kind, waveform, faults, &[])
-    }
-
-    /// Like [`start`](Emulator::start), with more arguments (e.g. `--link PATH`).
-    pub fn start_with(kind: &str, waveform: &str, faults: &str, more: &[&str]) -> Emulator {
+    /// Starts `actprof emulate ARGS...` and waits for its port path.
+    pub fn spawn(args: &[&str]) -> Emulator {
         let mut child = Command::new(binary())
-            .args(["emulate", kind, "--waveform", waveform, "--fault", faults])
-            .args(more)
+            .arg("emulate")
+            .args(args)
             .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -75,9 +72,28 @@ impl Emulator {
         assert!(port.starts_with("/dev/"), "port `{port}`");
         Emulator {
             child,
-            _stdout: stdout,
+            stdout,
             port,
         }
+    }
+
+    /// Starts `actprof emulate KIND --waveform WAVEFORM --fault FAULTS`.
+    pub fn start(kind: &str, waveform: &str, faults: &str) -> Emulator {
+        Emulator::start_with(kind, waveform, faults, &[])
+    }
+
+    /// Like [`start`](Emulator::start), with more arguments (e.g. `--link PATH`).
+    pub fn start_with(kind: &str, waveform: &str, faults: &str, more: &[&str]) -> Emulator {
+        let mut args = vec![kind, "--waveform", waveform, "--fault", faults];
+        args.extend_from_slice(more);
+        Emulator::spawn(&args)
+    }
+
+    /// The next port line (after a replug).
+    pub fn next_port(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).expect("another port line");
+        line.trim().to_owned()
     }
 }
 
@@ -100,7 +116,35 @@ pub fn record(dir: &Path, spec: &str, duration: &str) -> (Output, PathBuf) {
     (output, out)
 }
 
-/// One row of the trace CSV `record --out` writes.
+/// `actprof record --power SPEC --duration D --out OUT` (the default interval), with
+/// sessions under `data` and `RUST_LOG=log`.
+pub fn record_logged(data: &Path, spec: &str, duration: &str, out: &Path, log: &str) -> Output {
+    actprof(data)
+        .args(["record", "--power", spec, "--duration", duration, "--out"])
+        .arg(out)
+        .env("RUST_LOG", log)
+        .output()
+        .expect("record runs")
+}
+
+/// The only session under `data`, read back.
+pub fn the_session(data: &Path) -> RecordedSession {
+    let sessions = data.join("actprof/sessions");
+    let dirs: Vec<PathBuf> = std::fs::read_dir(&sessions)
+        .expect("sessions folder")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "one session: {dirs:?}");
+    Journal::read(&dirs[0]).expect("the session reads back")
+}
+
+/// The session folder named in a failure message ("they are kept in DIR").
+pub fn kept_session(stderr: &str) -> Option<PathBuf> {
+    let rest = stderr.split("they are kept in ").nth(1)?;
+    Some(PathBuf::from(rest.lines().next()?.trim()))
+}
+
+/// One row of the trace CSV `record --out` writes for a current-and-voltage meter.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
     pub t_s: f64,
@@ -109,19 +153,25 @@ pub struct Row {
     pub voltage_v: f64,
     /// The `power_source` column: the spec, with ` (emulated)` for an emulator.
     pub source: String,
+    /// The `logic` column (D0–D7, bit `n` = `Dn`), for a meter with digital inputs.
+    pub logic: Option<u8>,
 }
 
-/// Reads a `time_s,power_w,current_a,voltage_v,power_source` trace.
+/// Reads a `time_s,power_w,current_a,voltage_v,power_source[,logic]` trace.
 pub fn read_trace(path: &Path) -> Vec<Row> {
+    const HEADER: &str = "time_s,power_w,current_a,voltage_v,power_source";
     let text = std::fs::read_to_string(path).expect("the trace is written");
     let mut lines = text.lines();
-    assert_eq!(
-        lines.next(),
-        Some("time_s,power_w,current_a,voltage_v,power_source")
-    );
+    let header = lines.next().expect("a header");
+    let has_logic = match header.strip_prefix(HEADER) {
+        Some("") => false,
+        Some(",logic") => true,
+        _ => panic!("header `{header}`"),
+    };
     lines
         .map(|line| {
-            let fields: Vec<&str> = line.split(',').collect();
+            let mut fields: Vec<&str> = line.split(',').collect();
+            let logic = has_logic.then(|| fields.pop().expect("a logic cell"));
             let number = |index: usize| -> f64 { fields[index].parse().expect("a number") };
             Row {
                 t_s: number(0),
@@ -129,6 +179,7 @@ pub fn read_trace(path: &Path) -> Vec<Row> {
                 current_a: number(2),
                 voltage_v: number(3),
                 source: fields[4..].join(","),
+                logic: logic.map(|text| text.parse().expect("a logic byte")),
             }
         })
         .collect()
@@ -140,12 +191,19 @@ pub fn all_labelled_emulated(rows: &[Row], spec: &str) -> bool {
     rows.iter().all(|row| row.source == label)
 }
 
+/// Standard error as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Standard output as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// Text of standard output and standard error.
 pub fn texts(output: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    (stdout(output), stderr(output))
 }
 
 /// Whether `a` and `b` agree to 1e-9 relative.
@@ -153,8 +211,18 @@ pub fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * b.abs().max(1e-12)
 }
 
-/// The session folder named in a failure message ("they are kept in DIR").
-pub fn kept_session(stderr: &str) -> Option<PathBuf> {
-    let rest = stderr.split("they are kept in ").nth(1)?;
-    Some(PathBuf::from(rest.lines().next()?.trim()))
+/// Writes a copy of shipped profile `file` with `replace` applied (key = value lines).
+pub fn profile_with(dir: &Path, file: &str, replace: &[(&str, &str)]) -> PathBuf {
+    let text = std::fs::read_to_string(Path::new("profiles/meters").join(file)).expect("profile");
+    let mut out = String::new();
+    for line in text.lines() {
+        let key = line.split('=').next().unwrap_or_default().trim();
+        match replace.iter().find(|(name, _)| *name == key) {
+            Some((name, value)) => out.push_str(&format!("{name} = {value}\n")),
+            None => out.push_str(&format!("{line}\n")),
+        }
+    }
+    let path = dir.join(file);
+    std::fs::write(&path, out).expect("write profile");
+    path
 }

@@ -28,7 +28,11 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use rand::RngExt as _;
+use rand_chacha::ChaCha8Rng;
+
 use crate::harness::plan::parse_duration;
+use crate::serial::{Link, SerialError};
 
 /// Bus voltage of waveforms that do not give one, in V (a USB port's nominal VBUS).
 pub const DEFAULT_VOLTAGE_V: f64 = 5.0;
@@ -286,6 +290,42 @@ pub struct Faults {
     pub reset_after: Option<Duration>,
     /// Line loggers: start the 32-bit millisecond clock 1.5 s before it wraps.
     pub wrap: bool,
+}
+
+impl Faults {
+    /// True once `disconnect-after` has passed, `elapsed` after the emulator started
+    /// (and says so in the log): the emulator then closes its port.
+    pub fn disconnect_due(&self, elapsed: Duration) -> bool {
+        let due = self.disconnect_after.is_some_and(|after| elapsed >= after);
+        if due {
+            tracing::info!(
+                "disconnecting on purpose after {:.1} s",
+                elapsed.as_secs_f64()
+            );
+        }
+        due
+    }
+}
+
+/// Writes `bytes` whole, or with `fragment` in random chunks of 1–40 bytes with pauses of
+/// 2–15 ms between them (the `short-reads` fault: RFCOMM fragmentation).
+pub fn write_fragmented(
+    link: &mut dyn Link,
+    bytes: &[u8],
+    fragment: bool,
+    rng: &mut ChaCha8Rng,
+) -> Result<(), SerialError> {
+    if !fragment {
+        return link.write_all(bytes);
+    }
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let take = rng.random_range(1..=40).min(rest.len());
+        link.write_all(&rest[..take])?;
+        rest = &rest[take..];
+        std::thread::sleep(Duration::from_millis(rng.random_range(2..=15)));
+    }
+    Ok(())
 }
 
 impl FromStr for Faults {

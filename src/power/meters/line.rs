@@ -768,6 +768,7 @@ fn to_sample(t_s: f64, reading: &Reading) -> Option<PowerSample> {
         current_a: Some(reading.current_a),
         voltage_v: Some(reading.bus_v),
         energy_j: None,
+        logic: None,
     })
 }
 

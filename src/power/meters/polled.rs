@@ -345,6 +345,7 @@ impl<P: Protocol> PolledMeter<P> {
                     current_a: Some(frame.current_a),
                     voltage_v: Some(frame.voltage_v),
                     energy_j: frame.energy_j,
+                    logic: None,
                 });
             }
         }

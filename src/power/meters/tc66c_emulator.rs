@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use rand::{RngExt as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
-use super::emulate::{EmulatorOptions, Reading};
+use super::emulate::{EmulatorOptions, Reading, write_fragmented};
 use super::tc66c::{
     TC66C_BLOCK_TAGS, TC66C_EMULATOR_MARK, TC66C_EMULATOR_MARK_OFFSET, TC66C_FRAME_LEN,
     TC66C_RECORDS_REQUEST, TC66C_REQUEST, TC66C_SCALES, encrypt, seal,
@@ -81,14 +81,7 @@ pub fn run(
     let mut buf = [0u8; 64];
     while !stop.load(Ordering::Acquire) {
         let elapsed = started.elapsed();
-        if faults
-            .disconnect_after
-            .is_some_and(|after| elapsed >= after)
-        {
-            tracing::info!(
-                "disconnecting on purpose after {:.1} s",
-                elapsed.as_secs_f64()
-            );
+        if faults.disconnect_due(elapsed) {
             return Ok(());
         }
         let count = link.read_some(&mut buf, IDLE_WAIT)?;
@@ -132,7 +125,7 @@ pub fn run(
                 bytes.extend((0..junk).map(|_| rng.random::<u8>()));
             }
             bytes.extend_from_slice(&frame);
-            write_chunked(link, &bytes, faults.short_reads, &mut rng)?;
+            write_fragmented(link, &bytes, faults.short_reads, &mut rng)?;
         }
     }
     Ok(())
@@ -165,25 +158,6 @@ fn write_records(
         bytes.extend_from_slice(&amps.to_le_bytes());
     }
     link.write_all(&bytes)
-}
-
-fn write_chunked(
-    link: &mut dyn Link,
-    bytes: &[u8],
-    fragment: bool,
-    rng: &mut ChaCha8Rng,
-) -> Result<(), SerialError> {
-    if !fragment {
-        return link.write_all(bytes);
-    }
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let take = rng.random_range(1..=40).min(rest.len());
-        link.write_all(&rest[..take])?;
-        rest = &rest[take..];
-        std::thread::sleep(Duration::from_millis(rng.random_range(2..=15)));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use rand::{RngExt as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 
-use super::emulate::{EmulatorOptions, Reading};
+use super::emulate::{EmulatorOptions, Reading, write_fragmented};
 use super::um::{
     CHARGING_MODE_OFFSET, Model, UM_EMULATOR_MARK, UM_FRAME_LEN, UM_REQUEST, UM_SELECT_GROUP,
     UM_TRAILER, UM34C_BYTE_128, um34c_checksum,
@@ -199,14 +199,7 @@ pub fn run(
     let mut buf = [0u8; 64];
     while !stop.load(Ordering::Acquire) {
         let elapsed = started.elapsed();
-        if faults
-            .disconnect_after
-            .is_some_and(|after| elapsed >= after)
-        {
-            tracing::info!(
-                "disconnecting on purpose after {:.1} s",
-                elapsed.as_secs_f64()
-            );
+        if faults.disconnect_due(elapsed) {
             return Ok(());
         }
         let wait = due
@@ -242,28 +235,8 @@ pub fn run(
                 bytes.extend((0..junk).map(|_| rng.random::<u8>()));
             }
             bytes.extend_from_slice(&frame);
-            write_frame(link, &bytes, faults.short_reads, &mut rng)?;
+            write_fragmented(link, &bytes, faults.short_reads, &mut rng)?;
         }
-    }
-    Ok(())
-}
-
-/// Writes `bytes` whole, or in random chunks with pauses (RFCOMM fragmentation).
-fn write_frame(
-    link: &mut dyn Link,
-    bytes: &[u8],
-    fragment: bool,
-    rng: &mut ChaCha8Rng,
-) -> Result<(), SerialError> {
-    if !fragment {
-        return link.write_all(bytes);
-    }
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let take = rng.random_range(1..=40).min(rest.len());
-        link.write_all(&rest[..take])?;
-        rest = &rest[take..];
-        std::thread::sleep(Duration::from_millis(rng.random_range(2..=15)));
     }
     Ok(())
 }

@@ -71,6 +71,7 @@ pub fn read(reader: &mut Reader, out: &mut Output<'_>) -> Result<SourceFacts, Im
                 current_a,
                 voltage_v,
                 energy_j,
+                logic: None,
             },
         )
     })?;

@@ -19,11 +19,30 @@
 //!
 //! The export has no voltage: power is the current times the supply voltage the caller
 //! gives (the VDD set in the app in source-meter mode, or the DUT's supply in
-//! ampere-meter mode). The digital channels are not imported.
+//! ampere-meter mode). The digital channels are read from the per-channel columns
+//! `D0` … `D7` into [`PowerSample::logic`] (bit `n` = `Dn`) when all eight are in the
+//! header; a row where any of them is not `0` or `1` (`-` or `X`: not sampled) has no
+//! logic value. The packed `D0-D7` column is not read.
 
-use super::table::{Columns, Field, Reader, for_each_row};
+use super::table::{Columns, Field, Reader, Row, for_each_row};
 use super::{ImportError, ImportFormat, ImportOptions, Output, SourceFacts, printed_step};
 use crate::power::{PowerSample, Quantity};
+
+/// The app's per-channel digital columns, D0 first.
+const LOGIC_COLUMNS: [&str; 8] = ["D0", "D1", "D2", "D3", "D4", "D5", "D6", "D7"];
+
+/// The digital inputs of a row, bit `n` from the `n`-th of `channels`; `None` unless
+/// every channel reads `0` or `1`.
+fn logic(row: &Row<'_>, channels: &[usize]) -> Option<u8> {
+    channels
+        .iter()
+        .enumerate()
+        .try_fold(0u8, |bits, (bit, &index)| match row.text(index).trim() {
+            "0" => Some(bits),
+            "1" => Some(bits | 1 << bit),
+            _ => None,
+        })
+}
 
 /// Reads the rows into `out`.
 pub fn read(
@@ -42,6 +61,10 @@ pub fn read(
             format: ImportFormat::Ppk2,
             path: path.clone(),
         })?;
+    let channels: Option<Vec<usize>> = LOGIC_COLUMNS
+        .iter()
+        .map(|name| columns.find(&[name]))
+        .collect();
     for_each_row(reader, &columns, &path, |row| {
         out.row();
         let (Field::Value(t_ms), Field::Value(current_ua)) =
@@ -62,6 +85,9 @@ pub fn read(
                 current_a: Some(current_a),
                 voltage_v: Some(voltage_v),
                 energy_j: None,
+                logic: channels
+                    .as_deref()
+                    .and_then(|channels| logic(row, channels)),
             },
         )
     })?;

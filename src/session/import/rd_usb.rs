@@ -80,6 +80,7 @@ pub fn read(reader: &mut Reader, out: &mut Output<'_>) -> Result<SourceFacts, Im
                 current_a: Some(current_a),
                 voltage_v: Some(voltage_v),
                 energy_j: None,
+                logic: None,
             },
         )
     })?;

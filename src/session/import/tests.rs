@@ -183,6 +183,47 @@ fn an_actprof_trace_reads_back() {
 }
 
 #[test]
+fn an_actprof_trace_keeps_its_logic_column() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("trace.csv");
+    std::fs::write(
+        &path,
+        "time_s,power_w,current_a,voltage_v,energy_j,power_source,logic\n\
+         0,0.33,0.1,3.3,,ppk2:/dev/x,1\n0.001,0.33,0.1,3.3,,ppk2:/dev/x,\n",
+    )
+    .expect("write");
+    let (samples, _) = read_trace(&path, None, &ImportOptions::default()).expect("reads");
+    assert_eq!(samples[0].logic, Some(1));
+    assert_eq!(samples[1].logic, None);
+}
+
+#[test]
+fn a_ppk2_export_reads_its_digital_channels_d0_first() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("ppk2.csv");
+    // The app's header and its channel characters (`0`, `1`, `-` or `X`).
+    std::fs::write(
+        &path,
+        "Timestamp(ms),Current(uA),D0-D7,D0,D1,D2,D3,D4,D5,D6,D7\n\
+         0,10.000,10000001,1,0,0,0,0,0,0,1\n\
+         0.01,10.000,01000000,0,1,0,0,0,0,0,0\n\
+         0.02,10.000,X0000000,X,0,0,0,0,0,0,0\n",
+    )
+    .expect("write");
+    let options = ImportOptions {
+        voltage_v: Some(3.0),
+        max_samples: None,
+    };
+    let (samples, _) = read_trace(&path, None, &options).expect("reads");
+    let logic: Vec<Option<u8>> = samples.iter().map(|sample| sample.logic).collect();
+    assert_eq!(logic, [Some(0b1000_0001), Some(0b0000_0010), None]);
+    // The fixture's D0 column: low in the first five rows, high in the last five.
+    let (samples, _) = read_trace(&fixture("ppk2.csv"), None, &options).expect("reads");
+    let logic: Vec<Option<u8>> = samples.iter().map(|sample| sample.logic).collect();
+    assert_eq!(logic, [[Some(0); 5], [Some(1); 5]].concat());
+}
+
+#[test]
 fn a_sample_limit_refuses_a_longer_file() {
     let options = ImportOptions {
         voltage_v: Some(1.0),

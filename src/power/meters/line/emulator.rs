@@ -76,11 +76,7 @@ pub fn run(
     let mut next = started;
     while !stop.load(Ordering::Acquire) {
         let elapsed = started.elapsed();
-        if faults
-            .disconnect_after
-            .is_some_and(|after| elapsed >= after)
-        {
-            tracing::info!("disconnecting as asked");
+        if faults.disconnect_due(elapsed) {
             return Ok(());
         }
         // Wait for the next tick, answering header requests meanwhile.

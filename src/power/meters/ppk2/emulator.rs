@@ -65,14 +65,7 @@ pub fn run(
     let mut buf = [0u8; 256];
     while !stop.load(Ordering::Acquire) {
         let elapsed = started.elapsed();
-        if faults
-            .disconnect_after
-            .is_some_and(|after| elapsed >= after)
-        {
-            tracing::info!(
-                "disconnecting on purpose after {:.1} s",
-                elapsed.as_secs_f64()
-            );
+        if faults.disconnect_due(elapsed) {
             return Ok(());
         }
         let wait = stream

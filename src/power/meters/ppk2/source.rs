@@ -14,13 +14,13 @@
 //! 1–1000, default 100 → 1 kS/s; see [`super::average`]), `baud` and `profile`.
 //!
 //! Samples are stamped on the PPK2's own clock (slot `k` is `k · 10 µs` after streaming
-//! started), anchored to the session clock when the first samples arrive. Lost samples
+//! started), anchored to the session clock when the first samples arrive (from then on
+//! the anchor is the info's [`clock_offset_s`](SourceInfo::clock_offset_s)). Lost samples
 //! (the counter skipped) are counted, logged with the stream byte offset, and left as a
 //! gap on the time axis.
 //!
-//! TODO(#6): the logic inputs D0–D7 are decoded and ORed per block ([`Averaged::logic`]),
-//! but `PowerSample` and the session trace have no field for them yet, so they are not
-//! recorded; the description says so.
+//! The logic inputs D0–D7 go into [`PowerSample::logic`] as the OR of the block's samples
+//! ([`Averaged::logic`]; with `avg=1` every sample keeps its own inputs).
 
 use std::time::{Duration, Instant};
 
@@ -163,8 +163,8 @@ fn describe(port: &str, settings: &Settings, metadata: &Metadata) -> String {
     let rate = f64::from(SAMPLE_RATE_HZ) / f64::from(settings.per_output);
     let volts = settings.vdd.volts();
     let averaging = format!(
-        "current at 100 kS/s averaged over {} samples ({rate} S/s, logic inputs not \
-         recorded)",
+        "current at 100 kS/s averaged over {} samples ({rate} S/s, logic inputs D0–D7 \
+         ORed per sample)",
         settings.per_output
     );
     let hw = metadata
@@ -372,6 +372,7 @@ impl Ppk2Source {
                 current_a: Some(block.current_a),
                 voltage_v: Some(volts),
                 energy_j: None,
+                logic: Some(block.logic),
             })
             .collect()
     }
@@ -420,6 +421,7 @@ impl PowerSource for Ppk2Source {
         self.decoder = Decoder::new();
         self.blocks.clear();
         self.origin_s = None;
+        self.info.clock_offset_s = None;
         self.lost_reported = 0;
         self.send(Command::AverageStart)?;
         self.streaming = true;
@@ -445,6 +447,7 @@ impl PowerSource for Ppk2Source {
         // The newest slot arrived by now: the anchor errs late by the transfer delay only.
         let slots = self.averager.slots() as f64;
         self.origin_s = Some(clock.now_s() - slots / f64::from(SAMPLE_RATE_HZ));
+        self.info.clock_offset_s = self.origin_s;
         self.last_bytes_at = Instant::now();
         Ok(())
     }

@@ -70,11 +70,7 @@ pub fn run(
     let mut currents: u64 = 0;
     while !stop.load(Ordering::Acquire) {
         let elapsed = started.elapsed();
-        if faults
-            .disconnect_after
-            .is_some_and(|after| elapsed >= after)
-        {
-            tracing::info!("disconnecting as asked");
+        if faults.disconnect_due(elapsed) {
             return Ok(());
         }
         let count = link.read_some(&mut buf, Duration::from_millis(20))?;

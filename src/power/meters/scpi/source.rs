@@ -402,6 +402,7 @@ impl PowerSource for ScpiSource {
             current_a: Some(current_a),
             voltage_v: Some(voltage_v),
             energy_j: None,
+            logic: None,
         }])
     }
 
