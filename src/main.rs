@@ -7,7 +7,10 @@ use clap::Parser as _;
 use actprof::cli::{self, Cli};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err),
+    };
     cli::init_logging();
     let outcome = match &cli.command {
         Some(command) => cli::run(command),
@@ -17,6 +20,18 @@ fn main() -> ExitCode {
         cli::print_error(&err);
         ExitCode::FAILURE
     })
+}
+
+/// `--help` and `--version` print and succeed; a bad argument prints clap's message (what
+/// is wrong, the usage line, where to look) and fails with exit code 1 like every other error.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    // Printing can only fail when stdout or stderr is closed; there is nobody to tell then.
+    let _ = err.print();
+    if err.use_stderr() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 #[cfg(feature = "gui")]

@@ -133,7 +133,7 @@ fn unknown_kinds_are_refused_before_recording() {
             "1s",
         ])
         .assert()
-        .code(2)
+        .code(1)
         .stderr(predicate::str::contains(
             "unknown power source kind `um99x`",
         ));

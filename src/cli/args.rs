@@ -99,9 +99,9 @@ pub struct BenchArgs {
 
     /// Record a power source during the run and attribute energy per call: `rapl`,
     /// `rapl:ZONE`, `battery`, or a USB meter (`um24c:PORT`, `um25c:PORT`, `um34c:PORT`,
-    /// `tc66c:PORT`, `scpi:PORT`, `ina:PORT`). An idle baseline is measured first and
-    /// every cell runs
-    /// for at least 22 samples of the source. Overrides the profile's `power` key.
+    /// `tc66c:PORT`, `ppk2:PORT`, `scpi:PORT`, `ina:PORT`). An idle baseline is measured
+    /// first and every cell runs for at least 22 samples of the source. Overrides the
+    /// profile's `power` key.
     /// ACTPROF_POWERCAP_ROOT and ACTPROF_POWER_SUPPLY_ROOT move the sysfs trees read.
     #[arg(long = "power", value_name = "SOURCE", value_parser = power_arg)]
     pub power: Option<SourceSpec>,

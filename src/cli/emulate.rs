@@ -42,7 +42,8 @@ pub struct EmulateArgs {
     pub waveform: String,
 
     /// Faults to inject, comma-separated: garbage, short-reads, drop-samples,
-    /// bad-checksum, silent-after=D, disconnect-after=D, replug.
+    /// bad-checksum, silent-after=D, disconnect-after=D, replug; for `ina` also
+    /// partial-line, crlf, missing-field, reset-after=D and wrap.
     #[arg(long, value_name = "LIST", default_value = "")]
     pub fault: String,
 
