@@ -13,6 +13,7 @@ pub mod line;
 pub mod polled;
 pub mod ppk2;
 pub mod profile;
+pub mod scan;
 pub mod scpi;
 pub mod tc66c;
 pub mod tc66c_emulator;

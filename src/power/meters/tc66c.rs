@@ -20,6 +20,7 @@ use aes::cipher::{BlockDecrypt as _, BlockEncrypt as _, KeyInit as _};
 
 use super::polled::{self, Decoded, Protocol, Rejected};
 use super::profile::{MeterProfile, Scales};
+use super::scan::{FrameScanner, Probe};
 use crate::power::{PowerError, PowerSource, SourceSpec};
 
 /// Length of a TC66C frame in bytes.
@@ -217,9 +218,7 @@ pub fn decode_plain(plain: &[u8], scales: &Scales) -> Result<Tc66Frame, FrameErr
 pub struct Tc66Decoder {
     scales: Scales,
     cipher: Aes256,
-    buffer: Vec<u8>,
-    offset: u64,
-    skipped: u64,
+    scanner: FrameScanner,
 }
 
 impl Tc66Decoder {
@@ -228,9 +227,7 @@ impl Tc66Decoder {
         Tc66Decoder {
             scales,
             cipher: cipher(),
-            buffer: Vec::with_capacity(2 * TC66C_FRAME_LEN),
-            offset: 0,
-            skipped: 0,
+            scanner: FrameScanner::with_capacity(2 * TC66C_FRAME_LEN),
         }
     }
 
@@ -241,55 +238,41 @@ impl Tc66Decoder {
         frames: &mut Vec<Tc66Frame>,
         rejected: &mut Vec<Rejected>,
     ) {
-        self.buffer.extend_from_slice(bytes);
-        let mut start = 0;
-        while self.buffer.len() - start >= 16 {
+        let (cipher, scales) = (&self.cipher, &self.scales);
+        // A frame starts where the first 16-byte block decrypts to the `pac1` tag.
+        let probe = |window: &[u8]| {
+            if window.len() < 16 {
+                return Probe::Wait;
+            }
             let mut first = [0u8; 16];
-            first.copy_from_slice(&self.buffer[start..start + 16]);
-            self.cipher
-                .decrypt_block(GenericArray::from_mut_slice(&mut first));
-            if &first[..4] != TC66C_BLOCK_TAGS[0] {
-                start += 1;
-                self.skipped += 1;
-                continue;
+            first.copy_from_slice(&window[..16]);
+            cipher.decrypt_block(GenericArray::from_mut_slice(&mut first));
+            if &first[..4] == TC66C_BLOCK_TAGS[0] {
+                Probe::Start
+            } else {
+                Probe::Skip
             }
-            if self.buffer.len() - start < TC66C_FRAME_LEN {
-                break;
-            }
+        };
+        let decode = |frame: &[u8]| {
             let mut plain = [0u8; TC66C_FRAME_LEN];
-            plain.copy_from_slice(&self.buffer[start..start + TC66C_FRAME_LEN]);
+            plain.copy_from_slice(frame);
             for block in plain.chunks_exact_mut(16) {
-                self.cipher
-                    .decrypt_block(GenericArray::from_mut_slice(block));
+                cipher.decrypt_block(GenericArray::from_mut_slice(block));
             }
-            match decode_plain(&plain, &self.scales) {
-                Ok(frame) => {
-                    frames.push(frame);
-                    start += TC66C_FRAME_LEN;
-                }
-                Err(reason) => {
-                    rejected.push(Rejected {
-                        offset: self.offset + start as u64,
-                        reason: reason.to_string(),
-                    });
-                    start += 1;
-                    self.skipped += 1;
-                }
-            }
-        }
-        self.buffer.drain(..start);
-        self.offset += start as u64;
+            decode_plain(&plain, scales)
+        };
+        self.scanner
+            .push(bytes, TC66C_FRAME_LEN, probe, decode, frames, rejected);
     }
 
     /// Bytes skipped while looking for frames.
     pub fn skipped(&self) -> u64 {
-        self.skipped
+        self.scanner.skipped()
     }
 
     /// Drops a partial frame.
     pub fn reset(&mut self) {
-        self.offset += self.buffer.len() as u64;
-        self.buffer.clear();
+        self.scanner.reset();
     }
 }
 

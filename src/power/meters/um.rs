@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use super::polled::{self, Decoded, Protocol, Rejected};
 use super::profile::{MeterProfile, Scales};
+use super::scan::{FrameScanner, Probe};
 use crate::power::{PowerError, PowerSource, SourceKind, SourceSpec};
 
 /// Length of a UM frame in bytes.
@@ -296,10 +297,7 @@ pub fn consistent(voltage_v: f64, current_a: f64, power_w: f64, scales: &Scales)
 pub struct UmDecoder {
     model: Model,
     scales: Scales,
-    buffer: Vec<u8>,
-    /// Stream offset of `buffer[0]`.
-    offset: u64,
-    skipped: u64,
+    scanner: FrameScanner,
     other_model: Option<Model>,
 }
 
@@ -309,9 +307,7 @@ impl UmDecoder {
         UmDecoder {
             model,
             scales,
-            buffer: Vec::with_capacity(2 * UM_FRAME_LEN),
-            offset: 0,
-            skipped: 0,
+            scanner: FrameScanner::with_capacity(2 * UM_FRAME_LEN),
             other_model: None,
         }
     }
@@ -323,42 +319,29 @@ impl UmDecoder {
         frames: &mut Vec<UmFrame>,
         rejected: &mut Vec<Rejected>,
     ) {
-        self.buffer.extend_from_slice(bytes);
-        let mut start = 0;
-        let expected = self.model.id().to_be_bytes();
-        while self.buffer.len() - start >= 2 {
-            let window = &self.buffer[start..];
-            if window[..2] != expected {
-                match other_model(self.model, window) {
-                    // Another model's ID with too few bytes to tell: wait for more.
-                    OtherModel::Undecided => break,
-                    OtherModel::Valid(other) => self.other_model = Some(other),
-                    OtherModel::No => {}
-                }
-                start += 1;
-                self.skipped += 1;
-                continue;
+        let (model, scales) = (self.model, &self.scales);
+        let expected = model.id().to_be_bytes();
+        let other_seen = &mut self.other_model;
+        let probe = |window: &[u8]| {
+            if window.len() < 2 {
+                return Probe::Wait;
             }
-            if window.len() < UM_FRAME_LEN {
-                break;
+            if window[..2] == expected {
+                return Probe::Start;
             }
-            match decode_frame(self.model, &self.scales, window) {
-                Ok(frame) => {
-                    frames.push(frame);
-                    start += UM_FRAME_LEN;
+            match other_model(model, window) {
+                // Another model's ID with too few bytes to tell: wait for more.
+                OtherModel::Undecided => Probe::Wait,
+                OtherModel::Valid(other) => {
+                    *other_seen = Some(other);
+                    Probe::Skip
                 }
-                Err(reason) => {
-                    rejected.push(Rejected {
-                        offset: self.offset + start as u64,
-                        reason: reason.to_string(),
-                    });
-                    start += 1;
-                    self.skipped += 1;
-                }
+                OtherModel::No => Probe::Skip,
             }
-        }
-        self.buffer.drain(..start);
-        self.offset += start as u64;
+        };
+        let decode = |frame: &[u8]| decode_frame(model, scales, frame);
+        self.scanner
+            .push(bytes, UM_FRAME_LEN, probe, decode, frames, rejected);
     }
 
     /// The other model whose valid frames were seen, if any.
@@ -368,13 +351,12 @@ impl UmDecoder {
 
     /// Bytes skipped while looking for frames.
     pub fn skipped(&self) -> u64 {
-        self.skipped
+        self.scanner.skipped()
     }
 
     /// Drops a partial frame.
     pub fn reset(&mut self) {
-        self.offset += self.buffer.len() as u64;
-        self.buffer.clear();
+        self.scanner.reset();
     }
 }
 
