@@ -12,6 +12,7 @@ pub mod power;
 pub mod report;
 pub mod serial;
 pub mod session;
+pub mod target;
 
 #[cfg(feature = "gui")]
 pub mod gui;

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::harness::plan::{parse_duration, parse_size};
 use crate::kernels::int8::DType;
 use crate::power::SourceSpec;
+use crate::target::TargetSpec;
 
 /// Measure how fast and how accurate neural-network activation functions are on this CPU.
 ///
@@ -114,6 +115,18 @@ pub struct BenchArgs {
     /// slow source). [default: 2s]
     #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
     pub idle: Option<Duration>,
+
+    /// Where the cells run: `local` (this CPU), `board:PORT[@BAUD]` (a board running the
+    /// actprof firmware, which times itself; see docs/board-protocol.md) or
+    /// `mlperf-dut:PORT[@BAUD]` (an MLPerf Tiny / EnergyRunner device under test, whose
+    /// latency per inference is scored as MLPerf Tiny does). Baud defaults to 115200.
+    #[arg(long, value_name = "TARGET", value_parser = target_arg, default_value = "local")]
+    pub target: TargetSpec,
+}
+
+fn target_arg(text: &str) -> Result<TargetSpec, String> {
+    text.parse()
+        .map_err(|err: crate::target::TargetSpecError| err.to_string())
 }
 
 fn power_arg(text: &str) -> Result<SourceSpec, String> {

@@ -26,6 +26,7 @@ use crate::power::SourceSpec;
 use crate::report::{self, Row};
 use crate::session::powered::{DEFAULT_IDLE, DEFAULT_POLL_INTERVAL};
 use crate::session::{Journal, PoweredPlan, SessionEvent};
+use crate::target::TargetSpec;
 
 /// The `target` column of cells measured on this CPU.
 pub const TARGET_LOCAL: &str = "local";
@@ -35,6 +36,11 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Runs `actprof bench`.
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    match &args.target {
+        TargetSpec::Local => {}
+        TargetSpec::Board(port) => return super::board::run(args, port),
+        TargetSpec::MlperfDut(port) => return super::mlperf::run(args, port),
+    }
     let plan = plan_of(args)?;
     if let Some(spec) = plan.power.clone() {
         return run_powered(args, &plan, &spec);

@@ -58,6 +58,14 @@ pub struct EmulateArgs {
     /// Keep a symlink at PATH pointing to the current pty (replaced on every replug).
     #[arg(long, value_name = "PATH")]
     pub link: Option<PathBuf>,
+
+    /// board: the firmware ELF QEMU runs. [default: the one `firmware/build-all.sh` builds]
+    #[arg(long, value_name = "ELF")]
+    pub firmware: Option<PathBuf>,
+
+    /// mlperf-dut: simulated time of one inference, e.g. `2ms`. [default: 1ms]
+    #[arg(long, value_name = "DURATION", value_parser = delay_arg)]
+    pub inference_time: Option<Duration>,
 }
 
 fn delay_arg(text: &str) -> Result<Duration, String> {
@@ -84,6 +92,11 @@ pub fn emulator_for(kind: SourceKind) -> Option<EmulatorFn> {
 
 /// Runs the emulator until stopped.
 pub fn run(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
+    match args.kind.as_str() {
+        "board" => return super::emulate_board::run(args),
+        "mlperf-dut" => return super::emulate_dut::run(args),
+        _ => {}
+    }
     let Some(kind) = SourceKind::from_name(&args.kind).filter(|kind| kind.is_serial_meter()) else {
         bail!(
             "`{}` is not a meter; emulate one of: um24c, um25c, um34c, tc66c, ppk2, scpi, ina",
