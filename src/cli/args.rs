@@ -122,6 +122,12 @@ pub struct BenchArgs {
     /// latency per inference is scored as MLPerf Tiny does). Baud defaults to 115200.
     #[arg(long, value_name = "TARGET", value_parser = target_arg, default_value = "local")]
     pub target: TargetSpec,
+
+    /// Board targets: longest wait for each line of the board's answer (a timed run, or
+    /// the end of a command), e.g. `2s`. A longer silence is an error naming the port and
+    /// the command. [default: 5s]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub board_timeout: Option<Duration>,
 }
 
 fn target_arg(text: &str) -> Result<TargetSpec, String> {

@@ -65,7 +65,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Writes the report and says how the run ended.
-fn finish(
+pub(super) fn finish(
     args: &BenchArgs,
     plan: &Plan,
     rows: &[Row],
@@ -251,7 +251,7 @@ pub fn plan_of(args: &BenchArgs) -> anyhow::Result<Plan> {
 }
 
 /// Ctrl-C once: finish the current sample and stop. Twice: quit at once.
-fn install_ctrl_c(cancel: &Arc<AtomicBool>) {
+pub(super) fn install_ctrl_c(cancel: &Arc<AtomicBool>) {
     let cancel = Arc::clone(cancel);
     let installed = ctrlc::set_handler(move || {
         if cancel.swap(true, Ordering::Relaxed) {
@@ -303,7 +303,11 @@ pub fn host_summary(host: &HostFacts, plan: &Plan) -> String {
     text
 }
 
-fn print_results(format: Format, results: &[CellResult], rows: &[Row]) -> anyhow::Result<()> {
+pub(super) fn print_results(
+    format: Format,
+    results: &[CellResult],
+    rows: &[Row],
+) -> anyhow::Result<()> {
     let stdout = io::stdout().lock();
     match format {
         Format::Table => write_table(stdout, results),

@@ -1,10 +1,64 @@
-//! `actprof emulate ...` (in progress on a branch).
+//! `actprof emulate board`: the actprof firmware in QEMU (`mps2-an386`, Cortex-M4F) on a
+//! pseudo-terminal, for running `bench --target board:PTY` without a board.
+//!
+//! The client's pty path is the first line on standard output. QEMU starts paused, its own
+//! serial pty is opened, and only then is it let go, so the boot line is never lost. Bytes
+//! go through a relay that can inject faults (`--fault`, see
+//! [`crate::target::board::relay`]). Timing is QEMU's instruction count (`-icount
+//! shift=0`), the same on every run and every machine, and never a real chip's.
 
+use std::io::Write as _;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context as _;
 
 use super::emulate::EmulateArgs;
+use crate::serial::{open_port, open_pty};
+use crate::target::board::TIMING_QEMU;
+use crate::target::board::qemu::{self, QemuBoard};
+use crate::target::board::relay::{RelayEnd, RelayFaults, relay};
 
-/// Runs the emulator.
+/// Runs `actprof emulate board`.
 pub fn run(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("emulator {} is being built", args.kind)
+    let faults: RelayFaults = args.fault.parse()?;
+    let firmware = qemu::firmware_path(args.firmware.as_deref())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    ctrlc::set_handler(move || flag.store(true, Ordering::Release))
+        .context("cannot catch SIGINT/SIGTERM to stop the emulator")?;
+
+    let mut board = QemuBoard::start(&firmware)?;
+    let mut board_link = open_port(board.pty(), crate::target::DEFAULT_BAUD)
+        .context("cannot open the QEMU board's serial pty")?;
+    let (mut client, hold, client_path) = open_pty()?;
+    board.monitor("cont")?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{client_path}").context("cannot write to standard output")?;
+        stdout.flush().context("cannot write to standard output")?;
+    }
+    eprintln!(
+        "QEMU board (pid {}) running {} on {client_path}; timing: {TIMING_QEMU}",
+        board.pid(),
+        firmware.display()
+    );
+    let end = relay(
+        &mut board,
+        board_link.as_mut(),
+        client.as_mut(),
+        &faults,
+        &stop,
+    );
+    drop(client);
+    drop(hold);
+    drop(board_link);
+    board.stop();
+    match end? {
+        RelayEnd::Stopped => {}
+        RelayEnd::BoardGone => eprintln!("QEMU ended; the port is closed"),
+        RelayEnd::Disconnected => eprintln!("fault: port closed (disconnect)"),
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -371,6 +371,8 @@ pub(crate) mod tests {
             energy_ci95_low_nj: None,
             energy_ci95_high_nj: None,
             power_samples: None,
+            timing: None,
+            median_cycles_per_call: None,
         }
     }
 

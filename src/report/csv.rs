@@ -427,6 +427,8 @@ impl Fields<'_> {
             energy_ci95_low_nj: self.optional_number("energy_ci95_low_nj")?,
             energy_ci95_high_nj: self.optional_number("energy_ci95_high_nj")?,
             power_samples: self.optional_count("power_samples")?.map(u64::from),
+            timing: self.optional_text("timing"),
+            median_cycles_per_call: self.optional_number("median_cycles_per_call")?,
         })
     }
 }
@@ -441,7 +443,7 @@ mod tests {
         "outliers_mild,outliers_severe,ns_per_element,gelem_per_s,max_ulp_error,max_abs_error,",
         "max_lsb_error,host_cpu,host_os,governor,kernel_isa,seed,actprof_version,started_at_utc,",
         "power_source,avg_power_w,idle_power_w,energy_per_call_nj,energy_per_element_pj,",
-        "energy_ci95_low_nj,energy_ci95_high_nj,power_samples"
+        "energy_ci95_low_nj,energy_ci95_high_nj,power_samples,timing,median_cycles_per_call"
     );
 
     /// A row whose every field is chosen to show one formatting rule.
@@ -487,6 +489,8 @@ mod tests {
             energy_ci95_low_nj: None,
             energy_ci95_high_nj: None,
             power_samples: None,
+            timing: None,
+            median_cycles_per_call: None,
         }
     }
 

@@ -14,8 +14,10 @@ pub const QUANT_KEYS: [&str; 4] = ["in_scale", "in_zp", "out_scale", "out_zp"];
 
 /// Columns a report may lack because older actprof versions did not write them; reading
 /// such a report leaves the field empty.
-pub const OPTIONAL_COLUMNS: [&str; 9] = [
+pub const OPTIONAL_COLUMNS: [&str; 11] = [
     "max_lsb_error",
+    "timing",
+    "median_cycles_per_call",
     "power_source",
     "avg_power_w",
     "idle_power_w",
@@ -39,7 +41,7 @@ pub const ENERGY_COLUMNS: [&str; 8] = [
 ];
 
 /// The CSV columns in order, as the header line names them.
-pub const COLUMNS: [&str; 40] = [
+pub const COLUMNS: [&str; 42] = [
     "activation",
     "params",
     "dtype",
@@ -80,7 +82,12 @@ pub const COLUMNS: [&str; 40] = [
     "energy_ci95_low_nj",
     "energy_ci95_high_nj",
     "power_samples",
+    "timing",
+    "median_cycles_per_call",
 ];
+
+/// What a local row's `timing` column says: the times come from the host's clock.
+pub const TIMING_HOST: &str = "host monotonic clock";
 
 /// A report row. Field order is the CSV column order ([`COLUMNS`]); units are in the names.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -175,6 +182,12 @@ pub struct Row {
     pub energy_ci95_high_nj: Option<f64>,
     /// Power samples inside the cell's run window.
     pub power_samples: Option<u64>,
+    /// What measured the times: [`TIMING_HOST`] for this CPU, the board's timer, or
+    /// "QEMU instruction count, not real-chip cycles" for an emulated board. Empty in
+    /// reports of actprof versions before boards.
+    pub timing: Option<String>,
+    /// Median cycles per call from a board's cycle counter; empty without one.
+    pub median_cycles_per_call: Option<f64>,
 }
 
 impl Row {
@@ -243,6 +256,8 @@ impl Row {
             energy_ci95_low_nj: None,
             energy_ci95_high_nj: None,
             power_samples: None,
+            timing: Some(TIMING_HOST.to_owned()),
+            median_cycles_per_call: None,
         }
     }
 
