@@ -373,6 +373,9 @@ pub(crate) mod tests {
             power_samples: None,
             timing: None,
             median_cycles_per_call: None,
+            model: None,
+            batch: None,
+            activation_share: None,
         }
     }
 

@@ -104,6 +104,8 @@ pub enum Problem {
     NotARate,
     #[error("is empty but must name something")]
     Blank,
+    #[error("is not a share: shares must be within [0, 1]")]
+    NotAShare,
 }
 
 /// Writes the header and `rows` as CSV to `writer`.
@@ -384,6 +386,15 @@ impl Fields<'_> {
             .map(Some)
     }
 
+    /// An optional share in [0, 1]: empty gives `None`.
+    fn optional_share(&self, column: &'static str) -> Result<Option<f64>, ReportError> {
+        if self.text(column).trim().is_empty() {
+            return Ok(None);
+        }
+        self.checked(column, |v| (0.0..=1.0).contains(&v), Problem::NotAShare)
+            .map(Some)
+    }
+
     fn to_row(&self) -> Result<Row, ReportError> {
         Ok(Row {
             activation: self.name("activation")?,
@@ -429,6 +440,9 @@ impl Fields<'_> {
             power_samples: self.optional_count("power_samples")?.map(u64::from),
             timing: self.optional_text("timing"),
             median_cycles_per_call: self.optional_number("median_cycles_per_call")?,
+            model: self.optional_text("model"),
+            batch: self.optional_count("batch")?.map(u64::from),
+            activation_share: self.optional_share("activation_share")?,
         })
     }
 }
@@ -443,7 +457,8 @@ mod tests {
         "outliers_mild,outliers_severe,ns_per_element,gelem_per_s,max_ulp_error,max_abs_error,",
         "max_lsb_error,host_cpu,host_os,governor,kernel_isa,seed,actprof_version,started_at_utc,",
         "power_source,avg_power_w,idle_power_w,energy_per_call_nj,energy_per_element_pj,",
-        "energy_ci95_low_nj,energy_ci95_high_nj,power_samples,timing,median_cycles_per_call"
+        "energy_ci95_low_nj,energy_ci95_high_nj,power_samples,timing,median_cycles_per_call,",
+        "model,batch,activation_share"
     );
 
     /// A row whose every field is chosen to show one formatting rule.
@@ -491,6 +506,9 @@ mod tests {
             power_samples: None,
             timing: None,
             median_cycles_per_call: None,
+            model: None,
+            batch: None,
+            activation_share: None,
         }
     }
 
@@ -544,7 +562,7 @@ mod tests {
             "1234.5,1240.25,0.0,3.125,1200.0,1210.0,1300.0,1350.0,1230.0,1239.0,",
             "4,0,0.1,3.3179723502304146,1.0,5.960464477539063e-8,,",
             "\"Xeon, 2 cores\",Linux 6.1.0,,avx2+fma,42,0.1.0,2026-12-03T19:00:00Z,",
-            ",,,,,,,"
+            ",,,,,,,,,,,,"
         );
         assert_eq!(
             written(&[sample_row()]),
@@ -564,7 +582,7 @@ mod tests {
             "1234.5,1240.25,0.0,3.125,1200.0,1210.0,1300.0,1350.0,1230.0,1239.0,",
             "4,0,0.1,3.3179723502304146,1.0,5.960464477539063e-8,1,",
             "\"Xeon, 2 cores\",Linux 6.1.0,,avx2+fma,42,0.1.0,2026-12-03T19:00:00Z,",
-            ",,,,,,,"
+            ",,,,,,,,,,,,"
         );
         let text = written(std::slice::from_ref(&row));
         assert_eq!(text, format!("{HEADER}\n{expected_row}\n"));
@@ -585,7 +603,9 @@ mod tests {
         let text = written(std::slice::from_ref(&row));
         let line = text.lines().nth(1).expect("a data row");
         assert!(
-            line.ends_with("2026-12-03T19:00:00Z,rapl:package-0,12.5,4.25,-3.5,0.125,-10.0,3.0,22"),
+            line.ends_with(
+                "2026-12-03T19:00:00Z,rapl:package-0,12.5,4.25,-3.5,0.125,-10.0,3.0,22,,,,,"
+            ),
             "{line}"
         );
         assert_eq!(read(&text).expect("reads back"), [row]);
@@ -593,6 +613,41 @@ mod tests {
         let bad = with_field("avg_power_w", "NaN");
         let error = read(&bad).expect_err("NaN power");
         assert!(error.to_string().contains("avg_power_w"), "{error}");
+    }
+
+    #[test]
+    fn a_model_row_is_written_exactly_and_reads_back() {
+        let mut row = sample_row();
+        row.model = Some("kws-dscnn".to_owned());
+        row.batch = Some(4);
+        row.activation_share = Some(0.125);
+        let text = written(std::slice::from_ref(&row));
+        let line = text.lines().nth(1).expect("a data row");
+        assert!(line.ends_with(",,,,kws-dscnn,4,0.125"), "{line}");
+        assert_eq!(read(&text).expect("reads back"), [row]);
+
+        for value in ["1.5", "-0.1", "NaN"] {
+            let error = read(&with_field("activation_share", value)).expect_err(value);
+            assert!(
+                matches!(&error, ReportError::BadValue { problem: Problem::NotAShare, .. }),
+                "{value}: {error:?}"
+            );
+        }
+        let error = read(&with_field("batch", "2.5")).expect_err("fractional batch");
+        assert!(error.to_string().contains("column batch"), "{error}");
+    }
+
+    #[test]
+    fn reports_without_the_model_columns_read_with_them_empty() {
+        // A report of the version before the model columns: drop the last three.
+        let header = HEADER
+            .strip_suffix(",model,batch,activation_share")
+            .expect("the model columns come last");
+        let text = written(&[sample_row()]);
+        let row_line = text.lines().nth(1).expect("a data row");
+        let old_row = row_line.strip_suffix(",,,").expect("three empty fields");
+        let rows = read(&format!("{header}\n{old_row}\n")).expect("older report reads");
+        assert_eq!(rows, [sample_row()]);
     }
 
     #[test]
@@ -808,7 +863,7 @@ mod tests {
         let error = read(&text).expect_err("short");
         assert_eq!(
             error.to_string(),
-            "row 2 (line 3): has 2 fields but the header has 40 (test.csv)"
+            "row 2 (line 3): has 2 fields but the header has 45 (test.csv)"
         );
     }
 

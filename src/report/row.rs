@@ -14,7 +14,7 @@ pub const QUANT_KEYS: [&str; 4] = ["in_scale", "in_zp", "out_scale", "out_zp"];
 
 /// Columns a report may lack because older actprof versions did not write them; reading
 /// such a report leaves the field empty.
-pub const OPTIONAL_COLUMNS: [&str; 11] = [
+pub const OPTIONAL_COLUMNS: [&str; 14] = [
     "max_lsb_error",
     "timing",
     "median_cycles_per_call",
@@ -26,6 +26,9 @@ pub const OPTIONAL_COLUMNS: [&str; 11] = [
     "energy_ci95_low_nj",
     "energy_ci95_high_nj",
     "power_samples",
+    "model",
+    "batch",
+    "activation_share",
 ];
 
 /// The energy columns, empty in rows measured without a power source.
@@ -41,7 +44,7 @@ pub const ENERGY_COLUMNS: [&str; 8] = [
 ];
 
 /// The CSV columns in order, as the header line names them.
-pub const COLUMNS: [&str; 42] = [
+pub const COLUMNS: [&str; 45] = [
     "activation",
     "params",
     "dtype",
@@ -84,6 +87,9 @@ pub const COLUMNS: [&str; 42] = [
     "power_samples",
     "timing",
     "median_cycles_per_call",
+    "model",
+    "batch",
+    "activation_share",
 ];
 
 /// What a local row's `timing` column says: the times come from the host's clock.
@@ -188,6 +194,15 @@ pub struct Row {
     pub timing: Option<String>,
     /// Median cycles per call from a board's cycle counter; empty without one.
     pub median_cycles_per_call: Option<f64>,
+    /// Rows of `actprof models`: the model a call ran (`kws-dscnn`, …); one call is one
+    /// inference of `batch` inputs. Empty for kernel rows.
+    pub model: Option<String>,
+    /// Inputs per inference of a model row (`elements` is then the input elements of one
+    /// input × `batch`); empty for kernel rows.
+    pub batch: Option<u64>,
+    /// Model rows: the share of an inference's time spent in its activation layers, in
+    /// [0, 1], from a separate per-layer profiled pass; empty for kernel rows.
+    pub activation_share: Option<f64>,
 }
 
 impl Row {
@@ -258,6 +273,9 @@ impl Row {
             power_samples: None,
             timing: Some(TIMING_HOST.to_owned()),
             median_cycles_per_call: None,
+            model: None,
+            batch: None,
+            activation_share: None,
         }
     }
 
