@@ -123,6 +123,19 @@ impl Layer {
         }
     }
 
+    /// [`Layer::forward`] on a borrowed batch: layers that write a new tensor read it in
+    /// place; in-place layers work on a copy.
+    pub fn forward_borrowed(&self, input: &Array2<f32>) -> Array2<f32> {
+        match self {
+            Layer::Dense(d) => d.forward(input),
+            Layer::Conv2d(c) => c.forward(input),
+            Layer::Depthwise(d) => d.forward(input),
+            Layer::BatchNorm(b) => b.forward(input),
+            Layer::AvgPool(p) => p.forward(input),
+            Layer::Flatten(_) | Layer::Activation(_) => self.forward(input.clone()),
+        }
+    }
+
     /// Gradients from the gradient at the output, given the forward pass's input.
     pub fn backward(&self, input: &Array2<f32>, grad_output: &Array2<f32>) -> LayerGrad {
         match self {

@@ -21,6 +21,7 @@ pub mod depthwise;
 pub mod derivative;
 pub mod init;
 pub mod layer;
+pub mod measure;
 pub mod mlp;
 pub mod model;
 pub mod pool;
@@ -34,3 +35,9 @@ pub use layer::{Layer, LayerGrad};
 pub use model::{Model, ModelError, ModelSummary, Step, SummaryRow};
 pub use shape::Shape;
 pub use zoo::{ModelKind, ModelSpec, UnknownModel};
+
+#[cfg(test)]
+mod zoo_tests;
+
+#[cfg(test)]
+mod gradient_tests;

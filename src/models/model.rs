@@ -183,6 +183,20 @@ impl Model {
             .fold(input, |x, step| apply(step, x, &mut saved))
     }
 
+    /// [`Model::forward`] of a borrowed batch, without copying it when the first step
+    /// writes a new tensor anyway (every zoo model starts with a dense or conv layer).
+    pub fn infer(&self, input: &Array2<f32>) -> Array2<f32> {
+        let Some((first, rest)) = self.steps.split_first() else {
+            return input.clone();
+        };
+        let mut saved = Vec::new();
+        let x = match first {
+            Step::Layer(layer) => layer.forward_borrowed(input),
+            step => apply(step, input.clone(), &mut saved),
+        };
+        rest.iter().fold(x, |x, step| apply(step, x, &mut saved))
+    }
+
     /// [`Model::forward`] with each step timed: `times[i]` grows by step `i`'s time.
     /// The clock is read twice per step, so short steps read slightly long; callers that
     /// need exact shares subtract the clock's cost (see `measure`).
