@@ -40,6 +40,12 @@ pub enum Command {
     Emulate(crate::cli::emulate::EmulateArgs),
     /// List the serial ports and the meters recognised on them.
     Ports(crate::cli::ports::PortsArgs),
+    /// Time whole inferences of the small-model zoo (MLPerf Tiny shapes) per activation,
+    /// with the share of time spent in activation layers; `--summary` lists the layers.
+    Models(crate::cli::models::ModelsArgs),
+    /// Train mlp-small on two spirals per activation and learning rate, and record loss,
+    /// accuracy and dead units per epoch (the dying-ReLU experiment).
+    TrainDemo(crate::cli::train_demo::TrainDemoArgs),
 }
 
 /// `actprof bench`: flags override the profile; without either the quick plan runs

@@ -17,10 +17,12 @@ pub mod eval;
 pub mod eval_q;
 pub mod import;
 pub mod mlperf;
+pub mod models;
 pub mod ports;
 pub mod progress;
 pub mod record;
 pub mod table;
+pub mod train_demo;
 
 use std::process::ExitCode;
 
@@ -39,6 +41,8 @@ pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import::run(args),
         Command::Emulate(args) => emulate::run(args),
         Command::Ports(args) => ports::run(args),
+        Command::Models(args) => models::run(args),
+        Command::TrainDemo(args) => train_demo::run(args),
     }
 }
 

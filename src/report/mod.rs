@@ -2,10 +2,12 @@
 
 pub mod compare;
 pub mod csv;
+pub mod epochs;
 pub mod row;
 
 pub use compare::{
     CellKey, CompareError, CompareReport, Comparison, Verdict, compare, parse_noise,
 };
 pub use csv::{ReportError, read_file, read_rows, write_file, write_rows};
+pub use epochs::{EpochRow, read_epochs_file, write_epochs_file};
 pub use row::{COLUMNS, Row};
