@@ -32,7 +32,10 @@ fn summary_lists_every_model_with_its_figures() {
         assert!(stdout.contains(line), "missing `{line}` in\n{stdout}");
     }
     assert!(stdout.contains("depthwise 3×3"), "{stdout}");
-    assert!(stdout.contains("add (shortcut conv2d 1×1 /2, 32 filters)"), "{stdout}");
+    assert!(
+        stdout.contains("add (shortcut conv2d 1×1 /2, 32 filters)"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -75,10 +78,7 @@ fn a_short_run_writes_model_rows_that_read_back() {
         ("mlp-small", "relu"),
         ("mlp-small", "leaky_relu"),
     ];
-    assert_eq!(
-        cells,
-        expected.map(|(m, a)| (m.to_owned(), a.to_owned()))
-    );
+    assert_eq!(cells, expected.map(|(m, a)| (m.to_owned(), a.to_owned())));
     for row in &rows {
         assert_eq!(row.batch, Some(2));
         assert_eq!((row.dtype.as_str(), row.target.as_str()), ("f32", "local"));
@@ -96,9 +96,15 @@ fn a_short_run_writes_model_rows_that_read_back() {
 fn bad_flags_fail_with_a_clear_message() {
     let cases: [(&[&str], &str); 5] = [
         (&["models", "--model", "vww"], "invalid --model entry `vww`"),
-        (&["models", "--activations", "elu"], "invalid --activations entry `elu`"),
+        (
+            &["models", "--activations", "elu"],
+            "invalid --activations entry `elu`",
+        ),
         (&["models", "--batch", "0"], "at least 1"),
-        (&["models", "--mlp-widths", "5", "--model", "mlp-small"], "mlp-small widths"),
+        (
+            &["models", "--mlp-widths", "5", "--model", "mlp-small"],
+            "mlp-small widths",
+        ),
         (&["train-demo", "--lr", "NaN"], "not a finite number > 0"),
     ];
     for (args, message) in cases {
@@ -142,7 +148,16 @@ fn train_demo_writes_epochs_for_pandas() {
         .collect();
     assert_eq!(
         header,
-        ["activation", "params", "lr", "epoch", "loss", "accuracy", "dead_fraction", "seed"]
+        [
+            "activation",
+            "params",
+            "lr",
+            "epoch",
+            "loss",
+            "accuracy",
+            "dead_fraction",
+            "seed"
+        ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("a row")).collect();
     // Epochs 0..=3 for each of the four runs.

@@ -87,7 +87,7 @@ pub struct ModelsArgs {
     #[arg(long)]
     pub summary: bool,
 
-    /// After the results, print the mean time of every layer of every cell.
+    /// After the results, print the median time of every layer of every cell.
     #[arg(long)]
     pub layers: bool,
 }
@@ -221,7 +221,10 @@ fn measure_all(
     cancel: &AtomicBool,
 ) -> anyhow::Result<(Vec<InferenceResult>, bool)> {
     const STEPS: u64 = 100;
-    let bar = ProgressBar::with_draw_target(Some(cells.len() as u64 * STEPS), ProgressDrawTarget::stderr());
+    let bar = ProgressBar::with_draw_target(
+        Some(cells.len() as u64 * STEPS),
+        ProgressDrawTarget::stderr(),
+    );
     if let Ok(style) = ProgressStyle::with_template(
         "{spinner} [{elapsed_precise}] {bar:30} {percent:>3}% (ETA {eta}) {msg}",
     ) {
@@ -282,8 +285,7 @@ fn header(host: &HostFacts, settings: &Settings, cells: usize) -> String {
         host.cpu_model,
         host.logical_cores,
         host.kernel_isa,
-        cells as f64
-            * (settings.warmup + settings.min_time + settings.min_time / 2).as_secs_f64(),
+        cells as f64 * (settings.warmup + settings.min_time + settings.min_time / 2).as_secs_f64(),
     );
     for warning in &host.warnings {
         text.push_str(&format!("warning: {warning}\n"));
@@ -326,16 +328,16 @@ pub fn render_results(results: &[InferenceResult]) -> String {
     table::render(&header, &rows)
 }
 
-/// The mean time of each layer of one cell.
+/// The median time of each layer of one cell.
 pub fn render_layers(result: &InferenceResult) -> String {
     let header = [
         ("#", Align::Right),
         ("layer", Align::Left),
         ("output", Align::Left),
-        ("mean µs", Align::Right),
+        ("median µs", Align::Right),
         ("share", Align::Right),
     ];
-    let total: f64 = result.steps.iter().map(|s| s.mean_ns).sum();
+    let total: f64 = result.steps.iter().map(|s| s.median_ns).sum();
     let rows: Vec<Vec<String>> = result
         .steps
         .iter()
@@ -345,13 +347,16 @@ pub fn render_layers(result: &InferenceResult) -> String {
                 step.index.to_string(),
                 step.layer.clone(),
                 row.output.to_string(),
-                table::significant(step.mean_ns / 1e3, 3),
-                format!("{:.1} %", 100.0 * step.mean_ns / total.max(f64::MIN_POSITIVE)),
+                table::significant(step.median_ns / 1e3, 3),
+                format!(
+                    "{:.1} %",
+                    100.0 * step.median_ns / total.max(f64::MIN_POSITIVE)
+                ),
             ]
         })
         .collect();
     format!(
-        "\n{} × {} (batch {}): mean per layer over {} profiled inferences\n{}",
+        "\n{} × {} (batch {}): median per layer over {} profiled inferences\n{}",
         result.summary.name,
         result.cell.activation,
         result.cell.batch,
@@ -384,7 +389,7 @@ pub fn render_summary(summary: &ModelSummary) -> String {
         .collect();
     format!(
         "{}: input {}, {} parameters, {} MACs, activation memory {} bytes (f32, per \
-         input); batch norm folded into the weights\n{}\n",
+         input)\n{}\n",
         summary.name,
         summary.input,
         summary.params,
@@ -432,9 +437,15 @@ mod tests {
             ..ModelsArgs::default()
         };
         let err = model_specs(&args).expect_err("vww is not in the zoo");
-        assert!(format!("{err:#}").contains("--model entry `vww`"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("--model entry `vww`"),
+            "{err:#}"
+        );
         let err = activations(&["elu".to_owned()]).expect_err("elu is unknown");
-        assert!(err.to_string().contains("--activations entry `elu`"), "{err}");
+        assert!(
+            err.to_string().contains("--activations entry `elu`"),
+            "{err}"
+        );
         assert_eq!(activations(&[]).expect("default").len(), 7);
     }
 
@@ -494,7 +505,7 @@ mod tests {
                 index: 0,
                 layer: "dense 2 → 64".to_owned(),
                 is_activation: false,
-                mean_ns: 10.0,
+                median_ns: 10.0,
             }],
             profiled_inferences: 10,
         };
@@ -504,10 +515,16 @@ mod tests {
         // Two input values × batch 4.
         assert_eq!(row.elements, 8);
         assert_eq!(row.median_ns, 1000.0);
-        assert_eq!((row.activation.as_str(), row.dtype.as_str()), ("relu", "f32"));
+        assert_eq!(
+            (row.activation.as_str(), row.dtype.as_str()),
+            ("relu", "f32")
+        );
         let table = render_results(std::slice::from_ref(&result));
         // 1000 ns per inference of 4 inputs: 1 µs, 4 million inputs per second.
-        assert!(table.contains("1.000") && table.contains("4000000"), "{table}");
+        assert!(
+            table.contains("1.000") && table.contains("4000000"),
+            "{table}"
+        );
         assert!(table.contains("25.0 %"), "{table}");
     }
 }

@@ -178,7 +178,11 @@ mod tests {
         let unfolded = bn.forward(&dense.forward(&x));
         let folded = bn.fold_into_dense(dense);
         let expected = array![[8.0, 3.0]];
-        for (a, b) in unfolded.iter().chain(folded.forward(&x).iter()).zip(expected.iter().cycle()) {
+        for (a, b) in unfolded
+            .iter()
+            .chain(folded.forward(&x).iter())
+            .zip(expected.iter().cycle())
+        {
             assert!((a - b).abs() < 1e-5, "{a} vs {b}");
         }
         assert!((folded.weights[[1, 0]] - 6.0).abs() < 1e-5);
@@ -195,13 +199,23 @@ mod tests {
         let bn = BatchNorm::seeded(conv.output_shape(), &mut init);
         let unfolded = bn.forward(&conv.forward(&x));
         let folded = bn.fold_into_conv(conv).forward(&x);
-        assert!(unfolded.iter().zip(&folded).all(|(a, b)| (a - b).abs() < 1e-5));
+        assert!(
+            unfolded
+                .iter()
+                .zip(&folded)
+                .all(|(a, b)| (a - b).abs() < 1e-5)
+        );
 
-        let dw = DepthwiseConv2d::new(shape, (3, 3), (2, 2), Padding::Same, &mut init)
-            .expect("fits");
+        let dw =
+            DepthwiseConv2d::new(shape, (3, 3), (2, 2), Padding::Same, &mut init).expect("fits");
         let bn = BatchNorm::seeded(dw.output_shape(), &mut init);
         let unfolded = bn.forward(&dw.forward(&x));
         let folded = bn.fold_into_depthwise(dw).forward(&x);
-        assert!(unfolded.iter().zip(&folded).all(|(a, b)| (a - b).abs() < 1e-5));
+        assert!(
+            unfolded
+                .iter()
+                .zip(&folded)
+                .all(|(a, b)| (a - b).abs() < 1e-5)
+        );
     }
 }

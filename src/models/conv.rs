@@ -8,14 +8,18 @@
 //!   input channel, add `x · W[tap, c_in, :]` to the position's filters (the innermost loop
 //!   runs over the filters, contiguous in memory, so it vectorises).
 //!
-//! Measured on the kws-dscnn layers at batch 1 (`cargo bench --bench models`, release, one
-//! core of the AMD EPYC Zen 4 guest, AVX-512), the im2col path is the faster for every
-//! convolution of the zoo, so it is the default ([`ConvMethod::default`]):
+//! Measured on the kws-dscnn layers at batch 1 (`cargo bench --bench models`, criterion
+//! medians, release build, one core of the 2-vCPU AMD EPYC Zen 4 KVM guest while other
+//! jobs kept it busy), the im2col path is the faster for both convolution shapes of the
+//! zoo, so it is the default ([`ConvMethod::default`]):
 //!
 //! | layer | im2col + SGEMM | direct loop |
 //! |---|---|---|
-//! | conv 10×4 /2, 1 → 64 (49×10 input) | 12.4 µs | 22.6 µs |
-//! | pointwise 1×1, 64 → 64 (25×5) | 6.7 µs | 19.8 µs |
+//! | conv 10×4 /2, 1 → 64 (49×10 input) | 20.0 µs | 37.0 µs |
+//! | pointwise 1×1, 64 → 64 (25×5) | 12.9 µs | 47.9 µs |
+//!
+//! (matrixmultiply picks AVX2/FMA kernels at run time; the direct loop is compiled for the
+//! x86-64 baseline like the rest of the crate outside `kernels`.)
 //!
 //! MACs count every kernel tap, padding included (`positions · filters · kh·kw·c_in`), the
 //! convention of the TFLite profilers that MLPerf Tiny figures come from.
@@ -253,8 +257,7 @@ mod tests {
         // 2×2×1 input, 3×3 kernel of ones, stride 2, same padding: out ⌈2/2⌉ = 1, padding
         // (0·2 + 3 − 2) = 1, none before. The window covers rows/cols 0..3 of which 0..2 are
         // real: the sum of all four pixels. Two filters: ones and twos.
-        let window =
-            Window::new(Shape::new(2, 2, 1), (3, 3), (2, 2), Padding::Same).expect("fits");
+        let window = Window::new(Shape::new(2, 2, 1), (3, 3), (2, 2), Padding::Same).expect("fits");
         let mut weights = Array2::ones((9, 2));
         weights.column_mut(1).fill(2.0);
         let conv = Conv2d {
@@ -279,8 +282,15 @@ mod tests {
     #[test]
     fn methods_agree_on_a_random_multichannel_layer() {
         let mut init = Init::new(5);
-        let mut conv = Conv2d::new(Shape::new(7, 6, 3), (3, 2), (2, 1), Padding::Same, 4, &mut init)
-            .expect("fits");
+        let mut conv = Conv2d::new(
+            Shape::new(7, 6, 3),
+            (3, 2),
+            (2, 1),
+            Padding::Same,
+            4,
+            &mut init,
+        )
+        .expect("fits");
         conv.bias = Array1::from(init.he_normal(4, 1));
         let input = matrix(init.he_normal(2 * 7 * 6 * 3, 1), 2, 7 * 6 * 3);
         let a = conv.forward(&input);

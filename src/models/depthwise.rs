@@ -8,20 +8,21 @@
 //!   (a matrix–vector product), then scattered back into channels-last order.
 //!
 //! On the kws-dscnn depthwise layers (3×3 over 25×5×64, batch 1; `cargo bench --bench
-//! models`, release, AVX-512) the direct loop takes 2.1 µs and im2col 23.5 µs: a depthwise
-//! layer has only 9 MACs per output, too few for a matrix product to pay for the copies
-//! and the strided gathers, so the direct loop is the default.
+//! models`, criterion medians, release, the same loaded machine as in [`super::conv`]) the
+//! direct loop takes 10.2 µs and im2col 182.6 µs: a depthwise layer has only 9 MACs per
+//! output, too few for a matrix product to pay for the copies and the strided gathers, so
+//! the direct loop is the default.
 //!
 //! MACs: `positions · channels · kh·kw` (padding taps included, as for [`super::conv`]).
 
 use ndarray::{Array1, Array2};
 
 use super::buffer::{matrix, values};
+use super::conv::ConvMethod;
 use super::init::Init;
 use super::layer::LayerGrad;
 use super::shape::Shape;
 use super::window::{Padding, Window, WindowError};
-use super::conv::ConvMethod;
 
 /// A depthwise convolution; its output has the input's channels.
 #[derive(Clone, Debug, PartialEq)]
@@ -160,8 +161,8 @@ impl DepthwiseConv2d {
             let dx = &mut dx[sample * w.input.len()..][..w.input.len()];
             for oy in 0..w.out_height {
                 for ox in 0..w.out_width {
-                    let g = &dy[sample * out_len + (oy * w.out_width + ox) * channels..]
-                        [..channels];
+                    let g =
+                        &dy[sample * out_len + (oy * w.out_width + ox) * channels..][..channels];
                     for (acc, &gv) in db.iter_mut().zip(g) {
                         *acc += gv;
                     }
@@ -221,9 +222,14 @@ mod tests {
     #[test]
     fn methods_agree_with_same_padding_and_stride() {
         let mut init = Init::new(9);
-        let mut layer =
-            DepthwiseConv2d::new(Shape::new(6, 5, 7), (3, 3), (2, 2), Padding::Same, &mut init)
-                .expect("fits");
+        let mut layer = DepthwiseConv2d::new(
+            Shape::new(6, 5, 7),
+            (3, 3),
+            (2, 2),
+            Padding::Same,
+            &mut init,
+        )
+        .expect("fits");
         layer.bias = Array1::from(init.he_normal(7, 1));
         let input = matrix(init.he_normal(3 * 6 * 5 * 7, 1), 3, 6 * 5 * 7);
         let a = layer.forward(&input);

@@ -144,6 +144,9 @@ mod tests {
             assert!(derivative(activation, -1e30).is_finite(), "{activation}");
         }
         assert_eq!(derivative(Activation::Sigmoid, -200.0), 0.0);
-        assert_eq!(derivative(Activation::LeakyRelu { alpha: 0.01 }, -3.0), 0.01);
+        assert_eq!(
+            derivative(Activation::LeakyRelu { alpha: 0.01 }, -3.0),
+            0.01
+        );
     }
 }

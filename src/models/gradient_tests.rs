@@ -28,7 +28,10 @@ const H: f32 = 1e-2;
 
 fn loss(layer: &Layer, x: &Array2<f32>, r: &Array2<f32>) -> f64 {
     let y = layer.forward(x.clone());
-    y.iter().zip(r).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum()
+    y.iter()
+        .zip(r)
+        .map(|(&a, &b)| f64::from(a) * f64::from(b))
+        .sum()
 }
 
 fn close(analytic: f32, numeric: f64, what: &str) {
@@ -101,7 +104,10 @@ fn check(mut layer: Layer, init: &mut Init, input_values: impl Fn(f32) -> f32) {
     let what = layer.describe();
     let (rows, cols) = (2, layer.input_shape().len());
     let mut x = matrix(
-        init.he_normal(rows * cols, 1).into_iter().map(input_values).collect(),
+        init.he_normal(rows * cols, 1)
+            .into_iter()
+            .map(input_values)
+            .collect(),
         rows,
         cols,
     );
@@ -114,20 +120,20 @@ fn check(mut layer: Layer, init: &mut Init, input_values: impl Fn(f32) -> f32) {
             close(grad.input[[i, j]], n, &format!("{what}: dx[{i},{j}]"));
         }
     }
-    if let Some(dw) = &grad.weights {
-        if params(&mut layer).0.is_some() {
-            for ((i, j), &a) in dw.indexed_iter() {
-                let n = numeric(&mut layer, &mut x, &r, Poke::Weight(i, j));
-                close(a, n, &format!("{what}: dW[{i},{j}]"));
-            }
+    if let Some(dw) = &grad.weights
+        && params(&mut layer).0.is_some()
+    {
+        for ((i, j), &a) in dw.indexed_iter() {
+            let n = numeric(&mut layer, &mut x, &r, Poke::Weight(i, j));
+            close(a, n, &format!("{what}: dW[{i},{j}]"));
         }
     }
-    if let Some(db) = &grad.bias {
-        if params(&mut layer).1.is_some() {
-            for (i, &a) in db.iter().enumerate() {
-                let n = numeric(&mut layer, &mut x, &r, Poke::Bias(i));
-                close(a, n, &format!("{what}: db[{i}]"));
-            }
+    if let Some(db) = &grad.bias
+        && params(&mut layer).1.is_some()
+    {
+        for (i, &a) in db.iter().enumerate() {
+            let n = numeric(&mut layer, &mut x, &r, Poke::Bias(i));
+            close(a, n, &format!("{what}: db[{i}]"));
         }
     }
 }
@@ -143,23 +149,40 @@ fn dense_gradients_match_finite_differences() {
 fn conv2d_gradients_match_finite_differences() {
     let mut init = Init::new(2);
     // Same padding, stride 2, two input channels: taps over padding are exercised.
-    let mut conv =
-        Conv2d::new(Shape::new(5, 4, 2), (3, 2), (2, 2), Padding::Same, 3, &mut init)
-            .expect("fits");
+    let mut conv = Conv2d::new(
+        Shape::new(5, 4, 2),
+        (3, 2),
+        (2, 2),
+        Padding::Same,
+        3,
+        &mut init,
+    )
+    .expect("fits");
     conv.bias = Array1::from(init.he_normal(3, 1));
     check(Layer::Conv2d(conv), &mut init, |v| v);
-    let pointwise =
-        Conv2d::new(Shape::new(2, 3, 4), (1, 1), (1, 1), Padding::Same, 2, &mut init)
-            .expect("fits");
+    let pointwise = Conv2d::new(
+        Shape::new(2, 3, 4),
+        (1, 1),
+        (1, 1),
+        Padding::Same,
+        2,
+        &mut init,
+    )
+    .expect("fits");
     check(Layer::Conv2d(pointwise), &mut init, |v| v);
 }
 
 #[test]
 fn depthwise_gradients_match_finite_differences() {
     let mut init = Init::new(3);
-    let layer =
-        DepthwiseConv2d::new(Shape::new(4, 5, 3), (3, 3), (1, 2), Padding::Same, &mut init)
-            .expect("fits");
+    let layer = DepthwiseConv2d::new(
+        Shape::new(4, 5, 3),
+        (3, 3),
+        (1, 2),
+        Padding::Same,
+        &mut init,
+    )
+    .expect("fits");
     check(Layer::Depthwise(layer), &mut init, |v| v);
 }
 
@@ -182,7 +205,10 @@ fn batch_norm_gradients_match_finite_differences() {
     let grad = bn.backward(&x, &r);
     let loss_of = |bn: &BatchNorm| -> f64 {
         let y = bn.forward(&x);
-        y.iter().zip(&r).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum()
+        y.iter()
+            .zip(&r)
+            .map(|(&a, &b)| f64::from(a) * f64::from(b))
+            .sum()
     };
     for c in 0..3 {
         for (is_gamma, analytic) in [
@@ -234,7 +260,11 @@ fn activation_gradients_match_finite_differences_for_every_activation() {
         let layer = ActivationLayer::new(Shape::flat(6), activation);
         // Keep |x| ≥ 0.05 so no difference straddles ReLU's kink.
         check(Layer::Activation(layer), &mut init, |v| {
-            if v.abs() < 0.05 { v.signum() * 0.05 + v } else { v }
+            if v.abs() < 0.05 {
+                v.signum() * 0.05 + v
+            } else {
+                v
+            }
         });
     }
 }
@@ -249,8 +279,8 @@ fn mlp_backpropagation_matches_finite_differences_of_the_loss() {
         let trace = mlp.forward_trace(&x);
         let (_, grad_logits) = cross_entropy(&trace.logits, &labels);
         let grads = mlp.backward(&trace, &grad_logits);
-        for l in 0..mlp.layers.len() {
-            for ((i, j), &analytic) in grads[l].weights.indexed_iter() {
+        for (l, grad) in grads.iter().enumerate() {
+            for ((i, j), &analytic) in grad.weights.indexed_iter() {
                 let base = mlp.layers[l].weights[[i, j]];
                 mlp.layers[l].weights[[i, j]] = base + H;
                 let up = loss(&mlp);

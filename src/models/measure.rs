@@ -13,9 +13,10 @@
 //! the headline latency is not perturbed by it: inferences run step by step with the clock
 //! read around every step (`Model::forward_profiled`) until half of `min_time` has passed
 //! (at least [`MIN_PROFILED`] inferences). The cost of one clock read, measured at the
-//! start, is subtracted from every step's time. The share is the summed time of the
-//! activation layers over the summed time of all steps; the per-layer mean times are kept
-//! for the `--layers` table and the bench.
+//! start, is subtracted from every step's time, and each step's time is the median over
+//! the profiled inferences (a preempted step in one inference does not move it). The share
+//! is the summed median time of the activation layers over the summed median time of all
+//! steps; the per-layer medians are kept for the `--layers` table and the bench.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,7 +36,7 @@ use crate::kernels::Activation;
 pub const MIN_PROFILED: usize = 10;
 
 /// Most inferences of the profiled pass.
-const MAX_PROFILED: usize = 100_000;
+const MAX_PROFILED: usize = 20_000;
 
 /// How long and how often to measure each cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,13 +56,13 @@ pub struct Cell {
     pub batch: usize,
 }
 
-/// The mean time of one step over the profiled inferences.
+/// The median time of one step over the profiled inferences.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StepTime {
     pub index: usize,
     pub layer: String,
     pub is_activation: bool,
-    pub mean_ns: f64,
+    pub median_ns: f64,
 }
 
 /// What timing a cell gave.
@@ -114,8 +115,8 @@ pub fn measure(
     let target = MIN_SAMPLE
         .max((clock * 2).div_f64(MAX_CLOCK_OVERHEAD))
         .max(settings.min_time / TARGET_SAMPLES);
-    let iterations = ((target.as_secs_f64() / per_call.as_secs_f64().max(1e-12)).ceil() as u64)
-        .max(1);
+    let iterations =
+        ((target.as_secs_f64() / per_call.as_secs_f64().max(1e-12)).ceil() as u64).max(1);
     tracing::debug!(model = model.name, %cell.activation, iterations, "batch size chosen");
 
     let min_samples = settings.min_samples.max(2);
@@ -151,8 +152,12 @@ pub fn measure(
             return Ok(None);
         }
     };
-    let all: f64 = steps.iter().map(|s| s.mean_ns).sum();
-    let active: f64 = steps.iter().filter(|s| s.is_activation).map(|s| s.mean_ns).sum();
+    let all: f64 = steps.iter().map(|s| s.median_ns).sum();
+    let active: f64 = steps
+        .iter()
+        .filter(|s| s.is_activation)
+        .map(|s| s.median_ns)
+        .sum();
     Ok(Some(InferenceResult {
         cell: cell.clone(),
         summary: model.summary(),
@@ -197,7 +202,7 @@ fn warm_up(
     }
 }
 
-/// Per-step mean times over profiled inferences (module doc), and how many ran.
+/// Per-step median times over profiled inferences (module doc), and how many ran.
 fn profile(
     model: &Model,
     input: &Array2<f32>,
@@ -206,29 +211,45 @@ fn profile(
     cancel: &AtomicBool,
 ) -> Option<(Vec<StepTime>, usize)> {
     let steps = model.steps();
-    let mut totals = vec![Duration::ZERO; steps.len()];
+    let mut per_step: Vec<Vec<f64>> = vec![Vec::new(); steps.len()];
+    let mut times = vec![Duration::ZERO; steps.len()];
+    let clock_ns = clock.as_nanos() as f64;
     let start = Instant::now();
     let mut count = 0;
     while count < MIN_PROFILED || (start.elapsed() < duration && count < MAX_PROFILED) {
         if cancel.load(Ordering::Relaxed) {
             return None;
         }
-        black_box(model.forward_profiled(input.clone(), &mut totals));
+        times.fill(Duration::ZERO);
+        black_box(model.forward_profiled(input.clone(), &mut times));
+        for (samples, time) in per_step.iter_mut().zip(&times) {
+            samples.push((time.as_nanos() as f64 - clock_ns).max(0.0));
+        }
         count += 1;
     }
-    let clock_ns = clock.as_nanos() as f64;
     let times = steps
         .iter()
-        .zip(totals)
+        .zip(per_step)
         .enumerate()
-        .map(|(index, (step, total))| StepTime {
+        .map(|(index, (step, samples))| StepTime {
             index,
             layer: step.describe(),
             is_activation: step.is_activation(),
-            mean_ns: (total.as_nanos() as f64 / count as f64 - clock_ns).max(0.0),
+            median_ns: median(samples),
         })
         .collect();
     Some((times, count))
+}
+
+/// The middle value (mean of the two middle ones for an even count); 0 when empty.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => 0.5 * (values[n / 2 - 1] + values[n / 2]),
+    }
 }
 
 /// The cost of one `Instant::now()`: the best of a few averaged runs.
@@ -282,6 +303,8 @@ mod tests {
         assert_eq!(result.steps.len(), result.summary.rows.len());
         assert!(result.profiled_inferences >= MIN_PROFILED);
         assert_eq!(result.elements(), 2 * 490);
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
         assert!(fractions.iter().all(|f| (0.0..=1.0).contains(f)));
     }
 

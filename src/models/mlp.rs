@@ -121,8 +121,7 @@ impl Mlp {
                 bias: step.bias.unwrap_or_default(),
             });
             if i > 0 {
-                let layer =
-                    ActivationLayer::new(Shape::flat(dense.inputs()), self.activation);
+                let layer = ActivationLayer::new(Shape::flat(dense.inputs()), self.activation);
                 g = layer.backward(&trace.pre_activations[i - 1], &step.input);
             }
         }

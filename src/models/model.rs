@@ -26,7 +26,9 @@ pub enum Step {
     /// Push a copy of the current tensor for a residual connection.
     Save,
     /// Pop the last saved tensor, project it if given, and add it to the current one.
-    Add { projection: Option<Conv2d> },
+    Add {
+        projection: Option<Conv2d>,
+    },
 }
 
 impl Step {
@@ -37,10 +39,7 @@ impl Step {
             Step::Add { projection: None } => "add (identity shortcut)".to_owned(),
             Step::Add {
                 projection: Some(conv),
-            } => format!(
-                "add (shortcut {})",
-                Layer::Conv2d(conv.clone()).describe()
-            ),
+            } => format!("add (shortcut {})", Layer::Conv2d(conv.clone()).describe()),
         }
     }
 

@@ -90,9 +90,8 @@ impl AvgPool2d {
 
     fn pixels(&self, oy: usize, ox: usize) -> impl Iterator<Item = usize> + '_ {
         let w = &self.window;
-        (0..w.kernel.0).flat_map(move |ky| {
-            (0..w.kernel.1).filter_map(move |kx| w.source(oy, ox, ky, kx))
-        })
+        (0..w.kernel.0)
+            .flat_map(move |ky| (0..w.kernel.1).filter_map(move |kx| w.source(oy, ox, ky, kx)))
     }
 }
 

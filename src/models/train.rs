@@ -153,7 +153,12 @@ pub fn train(
     let mut velocity: Vec<(Array2<f32>, ndarray::Array1<f32>)> = mlp
         .layers
         .iter()
-        .map(|d| (Array2::zeros(d.weights.dim()), ndarray::Array1::zeros(d.bias.len())))
+        .map(|d| {
+            (
+                Array2::zeros(d.weights.dim()),
+                ndarray::Array1::zeros(d.bias.len()),
+            )
+        })
         .collect();
     let mut shuffle = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5eed_5eed);
     let mut order: Vec<usize> = (0..data.labels.len()).collect();
@@ -179,8 +184,7 @@ pub fn train(
             let trace = mlp.forward_trace(&x);
             let (_, grad_logits) = cross_entropy(&trace.logits, &labels);
             let grads = mlp.backward(&trace, &grad_logits);
-            for ((dense, grad), (vw, vb)) in mlp.layers.iter_mut().zip(&grads).zip(&mut velocity)
-            {
+            for ((dense, grad), (vw, vb)) in mlp.layers.iter_mut().zip(&grads).zip(&mut velocity) {
                 vw.zip_mut_with(&grad.weights, |v, &g| {
                     *v = config.momentum * *v - config.learning_rate * g;
                 });
@@ -331,12 +335,22 @@ mod tests {
             ..TrainConfig::default()
         };
         let mut seen = Vec::new();
-        let a = train(Activation::Tanh, &config, &AtomicBool::new(false), &mut |r| {
-            seen.push(r.epoch);
-        })
+        let a = train(
+            Activation::Tanh,
+            &config,
+            &AtomicBool::new(false),
+            &mut |r| {
+                seen.push(r.epoch);
+            },
+        )
         .expect("valid");
-        let b = train(Activation::Tanh, &config, &AtomicBool::new(false), &mut |_| {})
-            .expect("valid");
+        let b = train(
+            Activation::Tanh,
+            &config,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .expect("valid");
         assert_eq!(a, b);
         assert_eq!(seen, (0..=12).collect::<Vec<_>>());
         assert!(a.records.iter().all(|r| (0.0..=1.0).contains(&r.accuracy)));
@@ -361,11 +375,41 @@ mod tests {
     fn bad_settings_are_refused_with_the_reason() {
         let bad = |config: TrainConfig| config.validate().expect_err("refused").to_string();
         let base = TrainConfig::default();
-        assert!(bad(TrainConfig { learning_rate: f32::NAN, ..base.clone() }).contains("NaN"));
-        assert!(bad(TrainConfig { learning_rate: -1.0, ..base.clone() }).contains("> 0"));
-        assert!(bad(TrainConfig { momentum: 1.0, ..base.clone() }).contains("momentum"));
-        assert!(bad(TrainConfig { epochs: 0, ..base.clone() }).contains("epochs"));
-        assert!(bad(TrainConfig { widths: vec![3, 8, 2], ..base }).contains("3,8,2"));
+        assert!(
+            bad(TrainConfig {
+                learning_rate: f32::NAN,
+                ..base.clone()
+            })
+            .contains("NaN")
+        );
+        assert!(
+            bad(TrainConfig {
+                learning_rate: -1.0,
+                ..base.clone()
+            })
+            .contains("> 0")
+        );
+        assert!(
+            bad(TrainConfig {
+                momentum: 1.0,
+                ..base.clone()
+            })
+            .contains("momentum")
+        );
+        assert!(
+            bad(TrainConfig {
+                epochs: 0,
+                ..base.clone()
+            })
+            .contains("epochs")
+        );
+        assert!(
+            bad(TrainConfig {
+                widths: vec![3, 8, 2],
+                ..base
+            })
+            .contains("3,8,2")
+        );
     }
 
     #[test]
@@ -394,10 +438,12 @@ mod tests {
         };
         assert!((dead_fraction(&mlp, &trace) - 2.0 / 3.0).abs() < 1e-12);
         // The same pre-activations under Leaky ReLU keep slope 0.01 > ε: nothing is dead.
-        let leaky = Mlp::new(&[1, 3, 2], Activation::LeakyRelu { alpha: 0.01 }, 1)
-            .expect("widths");
+        let leaky = Mlp::new(&[1, 3, 2], Activation::LeakyRelu { alpha: 0.01 }, 1).expect("widths");
         let trace = Trace {
-            inputs: vec![trace.inputs[0].clone(), z.mapv(|v| if v > 0.0 { v } else { 0.01 * v })],
+            inputs: vec![
+                trace.inputs[0].clone(),
+                z.mapv(|v| if v > 0.0 { v } else { 0.01 * v }),
+            ],
             ..trace
         };
         assert_eq!(dead_fraction(&leaky, &trace), 0.0);

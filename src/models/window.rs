@@ -39,7 +39,10 @@ pub enum WindowError {
         stride: (usize, usize),
     },
     #[error("a {kernel:?} window with valid padding does not fit a {input} input")]
-    TooLarge { kernel: (usize, usize), input: Shape },
+    TooLarge {
+        kernel: (usize, usize),
+        input: Shape,
+    },
 }
 
 impl Window {
@@ -105,8 +108,7 @@ mod tests {
     fn same_padding_follows_tensorflow() {
         // 49 rows, kernel 10, stride 2: out = ⌈49/2⌉ = 25, padding (24·2 + 10 − 49) = 9,
         // 4 before and 5 after. 10 columns, kernel 4, stride 2: out 5, padding 2, 1 before.
-        let w = Window::new(Shape::new(49, 10, 1), (10, 4), (2, 2), Padding::Same)
-            .expect("fits");
+        let w = Window::new(Shape::new(49, 10, 1), (10, 4), (2, 2), Padding::Same).expect("fits");
         assert_eq!((w.out_height, w.out_width), (25, 5));
         assert_eq!(w.pad_before, (4, 1));
         // Output (0, 0), tap (0, 0) reads row −4: padding. Tap (4, 1) reads pixel (0, 0).
@@ -118,8 +120,7 @@ mod tests {
     #[test]
     fn valid_padding_drops_what_does_not_fit() {
         // 25 rows pooled by 24 with stride 24: one window, the last row unused.
-        let w = Window::new(Shape::new(25, 5, 64), (24, 5), (24, 5), Padding::Valid)
-            .expect("fits");
+        let w = Window::new(Shape::new(25, 5, 64), (24, 5), (24, 5), Padding::Valid).expect("fits");
         assert_eq!((w.out_height, w.out_width, w.pad_before), (1, 1, (0, 0)));
         let error = Window::new(Shape::new(3, 3, 1), (4, 1), (1, 1), Padding::Valid);
         assert!(matches!(error, Err(WindowError::TooLarge { .. })));

@@ -36,8 +36,8 @@ use super::model::{Model, ModelError, Step};
 use super::pool::{AvgPool2d, Flatten};
 use super::shape::Shape;
 use super::window::{Padding, WindowError};
-use crate::models::activation::ActivationLayer;
 use crate::kernels::Activation;
+use crate::models::activation::ActivationLayer;
 
 /// The default widths of `mlp-small`, input to output.
 pub const MLP_SMALL_WIDTHS: [usize; 5] = [2, 64, 64, 64, 2];
@@ -157,8 +157,15 @@ impl Builder<'_> {
         filters: usize,
         activate: bool,
     ) -> Result<(), ModelError> {
-        let conv = Conv2d::new(self.shape, kernel, (stride, stride), Padding::Same, filters, self.init)
-            .map_err(|e| self.refuse("conv2d", e))?;
+        let conv = Conv2d::new(
+            self.shape,
+            kernel,
+            (stride, stride),
+            Padding::Same,
+            filters,
+            self.init,
+        )
+        .map_err(|e| self.refuse("conv2d", e))?;
         let bn = BatchNorm::seeded(conv.output_shape(), self.init);
         self.layer(Layer::Conv2d(bn.fold_into_conv(conv)));
         if activate {

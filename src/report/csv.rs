@@ -629,7 +629,13 @@ mod tests {
         for value in ["1.5", "-0.1", "NaN"] {
             let error = read(&with_field("activation_share", value)).expect_err(value);
             assert!(
-                matches!(&error, ReportError::BadValue { problem: Problem::NotAShare, .. }),
+                matches!(
+                    &error,
+                    ReportError::BadValue {
+                        problem: Problem::NotAShare,
+                        ..
+                    }
+                ),
                 "{value}: {error:?}"
             );
         }

@@ -53,7 +53,9 @@ pub fn write_epochs<W: Write>(writer: W, rows: &[EpochRow], path: &str) -> Resul
         .terminator(::csv::Terminator::Any(b'\n'))
         .from_writer(writer);
     if rows.is_empty() {
-        csv_writer.write_record(EPOCH_COLUMNS).map_err(write_error)?;
+        csv_writer
+            .write_record(EPOCH_COLUMNS)
+            .map_err(write_error)?;
     }
     for row in rows {
         csv_writer.serialize(row).map_err(write_error)?;
@@ -135,8 +137,11 @@ mod tests {
         write_epochs_file(&path, &[row(), row()]).expect("writes");
         assert_eq!(read_epochs_file(&path).expect("reads"), [row(), row()]);
 
-        std::fs::write(&path, "activation,params,lr,epoch,loss,accuracy,dead_fraction,seed\nrelu,,x,0,1,1,0,1\n")
-            .expect("writes");
+        std::fs::write(
+            &path,
+            "activation,params,lr,epoch,loss,accuracy,dead_fraction,seed\nrelu,,x,0,1,1,0,1\n",
+        )
+        .expect("writes");
         let error = read_epochs_file(&path).expect_err("lr is not a number");
         assert!(error.to_string().contains("row 1 (line 2)"), "{error}");
     }
