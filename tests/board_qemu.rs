@@ -84,16 +84,15 @@ impl Drop for Board {
 
 /// `actprof bench --target board:PORT` with short cells, writing the report to `out`.
 fn bench(port: &str, out: &Path, extra: &[&str]) -> Output {
+    let min_time: &[&str] = if extra.contains(&"--min-time") {
+        &[]
+    } else {
+        &["--min-time", "20ms"]
+    };
     Command::new(binary())
         .args(["bench", "--target", &format!("board:{port}")])
-        .args([
-            "--min-time",
-            "20ms",
-            "--warmup",
-            "1ms",
-            "--min-samples",
-            "5",
-        ])
+        .args(min_time)
+        .args(["--warmup", "1ms", "--min-samples", "5"])
         .args(extra)
         .arg("--out")
         .arg(out)
@@ -155,9 +154,20 @@ fn every_activation_runs_on_the_qemu_board_in_f32_and_int8_with_verified_outputs
                 row.activation
             );
         } else {
-            // The firmware's portable kernels, measured against the f64 reference.
+            // The firmware's portable kernels against the f64 reference, within the bounds
+            // firmware/README.md states from its exhaustive sweep of the generator's inputs.
+            let bound = match row.activation.as_str() {
+                // Correctly rounded: at most half an ULP (ReLU is exact).
+                "relu" => 0.0,
+                "leaky_relu" => 0.5,
+                "sigmoid" | "tanh" => 2.0,
+                "silu" => 3.0,
+                "gelu" => 8.0,
+                "gelu_tanh" => 156.0,
+                other => panic!("unexpected activation {other}"),
+            };
             assert!(
-                row.max_ulp_error < 16.0,
+                row.max_ulp_error <= bound,
                 "{} {}",
                 row.activation,
                 row.max_ulp_error

@@ -30,9 +30,10 @@ const DRAIN_LIMIT: usize = 64 * 1024;
 /// Why talking to a board failed. Every message names the port and the command.
 #[derive(Debug, thiserror::Error)]
 pub enum BoardError {
-    #[error("{source}")]
+    #[error("lost the board during `{command}`: {source}")]
     Serial {
-        #[from]
+        command: String,
+        #[source]
         source: SerialError,
     },
 
@@ -76,7 +77,15 @@ pub enum BoardError {
 impl BoardError {
     /// True when the port went away (cable pulled, emulator killed).
     pub fn is_disconnect(&self) -> bool {
-        matches!(self, BoardError::Serial { source } if source.is_disconnect())
+        matches!(self, BoardError::Serial { source, .. } if source.is_disconnect())
+    }
+}
+
+/// The port failed while `command` was being sent or answered.
+fn lost(command: &str, source: SerialError) -> BoardError {
+    BoardError::Serial {
+        command: command.to_owned(),
+        source,
     }
 }
 
@@ -150,7 +159,10 @@ impl BoardClient {
             },
             skipped: Skipped::default(),
         };
-        client.link.write_all(b"\n")?;
+        client
+            .link
+            .write_all(b"\n")
+            .map_err(|source| lost("connect", source))?;
         client.drain()?;
         let hello = client.hello()?;
         client.info = hello;
@@ -302,7 +314,9 @@ impl BoardClient {
         tracing::debug!(port = self.port, "> {line}");
         let mut bytes = line.clone().into_bytes();
         bytes.push(b'\n');
-        self.link.write_all(&bytes)?;
+        if let Err(source) = self.link.write_all(&bytes) {
+            return Err(lost(&line, source));
+        }
         Ok((id, line))
     }
 
@@ -321,7 +335,10 @@ impl BoardClient {
     fn answer(&mut self, id: u32, command: &str, wait: Duration) -> Result<Answer, BoardError> {
         let deadline = Instant::now() + wait;
         loop {
-            let Some(line) = self.next_line(deadline)? else {
+            let Some(line) = self
+                .next_line(deadline)
+                .map_err(|source| lost(command, source))?
+            else {
                 return Err(BoardError::Timeout {
                     port: self.port.clone(),
                     command: command.to_owned(),
@@ -357,7 +374,7 @@ impl BoardClient {
     }
 
     /// The next printable line, or `None` at the deadline.
-    fn next_line(&mut self, deadline: Instant) -> Result<Option<String>, BoardError> {
+    fn next_line(&mut self, deadline: Instant) -> Result<Option<String>, SerialError> {
         loop {
             if let Some(line) = self.pending.pop_front() {
                 return Ok(Some(line));
@@ -391,7 +408,10 @@ impl BoardClient {
         let mut buf = [0u8; 512];
         let mut total = 0;
         while total < DRAIN_LIMIT {
-            let n = self.link.read_some(&mut buf, DRAIN_QUIET)?;
+            let n = self
+                .link
+                .read_some(&mut buf, DRAIN_QUIET)
+                .map_err(|source| lost("connect", source))?;
             if n == 0 {
                 break;
             }

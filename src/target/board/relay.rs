@@ -1,7 +1,7 @@
 //! The byte relay between a client's pty and the QEMU board's UART, with fault injection
 //! for tests: what a flaky cable, a terminal echo, a board reset or a crash look like.
 //!
-//! Faults (`--fault`, comma-separated), timed from the client's first byte:
+//! Faults (`--fault`, comma-separated), timed from the client's first `run` request:
 //! - `garbage`: after every few board lines, a line of non-ASCII bytes and a line that
 //!   looks like an answer to an old request (`999 ok stale`);
 //! - `echo`: every byte the client sends comes straight back, as from a port with echo on;
@@ -18,6 +18,10 @@ use std::time::{Duration, Instant};
 use super::qemu::QemuBoard;
 use crate::harness::plan::parse_duration;
 use crate::serial::{Link, SerialError};
+
+/// The fault clock starts at the client's first `run` request, so faults land mid-run
+/// however long the board took to start.
+const RUN_WORD: &[u8] = b" run kernel=";
 
 /// Board lines between two injected garbage lines.
 const GARBAGE_EVERY: u32 = 3;
@@ -122,7 +126,9 @@ pub fn relay(
 
         let n = client.read_some(&mut buf, POLL)?;
         if n > 0 {
-            started.get_or_insert_with(Instant::now);
+            if buf[..n].windows(RUN_WORD.len()).any(|w| w == RUN_WORD) {
+                started.get_or_insert_with(Instant::now);
+            }
             if faults.echo {
                 client.write_all(&buf[..n])?;
             }
