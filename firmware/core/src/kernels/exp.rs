@@ -56,14 +56,20 @@ pub(crate) fn signed_zero(x: f32) -> f32 {
     f32::from_bits(x.to_bits() & SIGN_BIT)
 }
 
-/// Evaluates a polynomial with coefficients highest degree first (Horner); `K` ≥ 1.
+/// Evaluates a degree-4 polynomial, coefficients highest degree first (Horner). Written out:
+/// a loop over the coefficients stays a loop at `opt-level = "s"` and costs a load, a
+/// compare and a branch per coefficient on the board.
 #[inline(always)]
-pub(crate) fn horner<const K: usize>(coefficients: &[f32; K], x: f32) -> f32 {
-    let mut acc = coefficients[0];
-    for &c in &coefficients[1..] {
-        acc = acc * x + c;
-    }
-    acc
+pub(crate) fn horner5(c: &[f32; 5], x: f32) -> f32 {
+    let [c0, c1, c2, c3, c4] = *c;
+    (((c0 * x + c1) * x + c2) * x + c3) * x + c4
+}
+
+/// Evaluates a degree-5 polynomial, coefficients highest degree first (Horner).
+#[inline(always)]
+pub(crate) fn horner6(c: &[f32; 6], x: f32) -> f32 {
+    let [c0, c1, c2, c3, c4, c5] = *c;
+    horner5(&[c0, c1, c2, c3, c4], x) * x + c5
 }
 
 /// `e^x`. NaN gives NaN, −∞ gives 0, +∞ gives +∞.
@@ -83,7 +89,7 @@ pub(crate) fn exp_split(hi: f32, lo: f32) -> f32 {
     let n_float = t - ROUND_MAGIC;
     let n = (t.to_bits() as i32).wrapping_sub(ROUND_MAGIC.to_bits() as i32);
     let r = (hi - n_float * LN2_HI) - n_float * LN2_LO + lo;
-    let e_r = 1.0 + (r + (r * r) * horner(&EXP_Q, r));
+    let e_r = 1.0 + (r + (r * r) * horner5(&EXP_Q, r));
     // n is in [−159, 128]; both halves are normal exponents, and p · 2^n1 is exact.
     let n1 = n >> 1;
     let n2 = n.wrapping_sub(n1);

@@ -9,7 +9,7 @@
 //! correction, so the exponent argument (32 at u = 8) is accurate far beyond one f32
 //! rounding.
 
-use super::exp::{abs, exp_split, horner};
+use super::exp::{abs, exp_split, horner5, horner6};
 
 /// Past this u, Q(u) is below the smallest subnormal: clamping there keeps ∞ out of the
 /// arithmetic, and the exponential of the clamped argument is exactly 0.
@@ -45,7 +45,7 @@ fn upper_tail(u: f32) -> f32 {
     // −u²/2 = −u_high²/2 − u_low·(u + u_high)/2, the first term exact.
     let hi = -0.5 * (u_high * u_high);
     let lo = -0.5 * (u_low * (u + u_high));
-    exp_split(hi, lo) * (horner(&MILLS_N, u) / horner(&MILLS_D, u))
+    exp_split(hi, lo) * (horner5(&MILLS_N, u) / horner6(&MILLS_D, u))
 }
 
 /// GELU: `x · Φ(x)`. NaN gives NaN, −∞ gives −0, +∞ gives +∞.

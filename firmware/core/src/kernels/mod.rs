@@ -82,7 +82,8 @@ impl Kernel {
 /// ReLU; NaN stays NaN and −0 becomes +0.
 #[inline(always)]
 fn relu(x: f32) -> f32 {
-    if x > 0.0 || x.is_nan() { x } else { 0.0 }
+    // NaN fails the comparison and passes through.
+    if x <= 0.0 { 0.0 } else { x }
 }
 
 /// Leaky ReLU with slope `alpha` below 0.

@@ -1,6 +1,6 @@
 //! The hyperbolic tangent.
 
-use super::exp::{abs, exp, horner, with_sign_of};
+use super::exp::{abs, exp, horner5, with_sign_of};
 
 /// Below this |x|, an odd polynomial; above, the exponential form.
 const SMALL: f32 = 0.55;
@@ -23,7 +23,7 @@ pub(crate) fn tanh(x: f32) -> f32 {
     // On |x|, and the sign put back at the end, so tanh(−0) = −0.
     let magnitude = if a < SMALL {
         let s = a * a;
-        a + (a * s) * horner(&TANH_Q, s)
+        a + (a * s) * horner5(&TANH_Q, s)
     } else {
         let e = exp(-2.0 * a);
         (1.0 - e) / (1.0 + e)
