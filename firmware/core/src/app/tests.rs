@@ -186,7 +186,7 @@ fn every_kernel_and_dtype_runs_and_checksums_like_the_host() {
             );
             let lines = exchange(&mut app, &mut board, request.as_bytes());
             let expected = expected_checksum(kernel, dtype, 1000, id, &q);
-            // Two timer reads per run, 7 ticks apart.
+            // Two reads to see a tick, then the two timed reads, 7 ticks apart.
             assert_eq!(
                 lines,
                 [
@@ -200,6 +200,8 @@ fn every_kernel_and_dtype_runs_and_checksums_like_the_host() {
         }
     }
     assert_eq!(board.markers.len(), 2 * 3 * 21);
+    // 4 timer reads per run (2 to wait for a tick, 2 timed).
+    assert_eq!(board.ticks, (u32::MAX - 100).wrapping_add(7 * 4 * 3 * 21));
     assert!(board.markers.chunks(2).all(|pair| pair == [true, false]));
 }
 
