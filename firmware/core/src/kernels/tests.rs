@@ -69,6 +69,8 @@ struct Worst {
     at: f32,
     /// The worst error where x ≥ −4 (away from the far left tail of the gated kernels).
     ulps_right: u64,
+    /// The worst error where x ≥ −2.
+    ulps_body: u64,
 }
 
 fn worst_error(kernel: Kernel, p: f32) -> Worst {
@@ -76,6 +78,7 @@ fn worst_error(kernel: Kernel, p: f32) -> Worst {
         ulps: 0,
         at: 0.0,
         ulps_right: 0,
+        ulps_body: 0,
     };
     for x in sweep() {
         let e = ulps(eval(kernel, p, x), reference(kernel, p, x));
@@ -86,13 +89,17 @@ fn worst_error(kernel: Kernel, p: f32) -> Worst {
         if x >= -4.0 {
             worst.ulps_right = worst.ulps_right.max(e);
         }
+        if x >= -2.0 {
+            worst.ulps_body = worst.ulps_body.max(e);
+        }
     }
     println!(
-        "{:>10} p={p}: max {} ulp (at x = {:e}), {} ulp for x >= -4",
+        "{:>10} p={p}: max {} ulp (at x = {:e}); {} ulp for x >= -4, {} for x >= -2",
         kernel.name(),
         worst.ulps,
         worst.at,
-        worst.ulps_right
+        worst.ulps_right,
+        worst.ulps_body
     );
     worst
 }
