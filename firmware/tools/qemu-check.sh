@@ -15,7 +15,8 @@ for kernel in relu leaky_relu sigmoid tanh gelu gelu_tanh swish; do
         quant=""
         [ "$dtype" = i8 ] && quant=" in_scale=3d800000 in_zp=0 out_scale=3c000000 out_zp=0"
         [ "$dtype" = u8 ] && quant=" in_scale=3d800000 in_zp=128 out_scale=3c000000 out_zp=128"
-        requests+=("$id run kernel=$kernel dtype=$dtype n=$n runs=3 warmup=1 batch=1 seed=$id$quant")
+        request="$id run kernel=$kernel dtype=$dtype n=$n runs=3 warmup=1 batch=1 seed=$id"
+        requests+=("$request$quant")
     done
 done
 first=$(mktemp)
