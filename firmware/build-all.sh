@@ -11,9 +11,11 @@ echo "== actprof-fw-core: tests on the host"
 cargo test -p actprof-fw-core
 cargo clippy -p actprof-fw-core --all-targets -- -D warnings
 
-echo "== actprof-fw-mps2 (QEMU mps2-an386)"
-cargo build --release -p actprof-fw-mps2 --target thumbv7em-none-eabihf
-cargo clippy --release -p actprof-fw-mps2 --target thumbv7em-none-eabihf -- -D warnings
+echo "== actprof-fw-mps2 (QEMU mps2-an386), and its soft-float ARMv6-M build"
+for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
+    cargo build --release -p actprof-fw-mps2 --target "$target"
+    cargo clippy --release -p actprof-fw-mps2 --target "$target" -- -D warnings
+done
 
 for target in thumbv6m-none-eabi riscv32imc-unknown-none-elf thumbv7em-none-eabihf; do
     echo "== actprof-fw-check and actprof-fw-core for $target"
@@ -25,6 +27,7 @@ done
 echo "== QEMU: every kernel and dtype against the host's checksums"
 if command -v qemu-system-arm >/dev/null; then
     tools/qemu-check.sh
+    N=1024 tools/qemu-check.sh target/thumbv6m-none-eabi/release/actprof-fw-mps2
 else
     echo "skipped: no qemu-system-arm"
 fi

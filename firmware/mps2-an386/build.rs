@@ -6,6 +6,12 @@ use std::{env, fs, path::PathBuf};
 fn main() {
     println!("cargo:rerun-if-changed=memory.x");
     println!("cargo:rerun-if-changed=build.rs");
+    // The same firmware built for ARMv6-M (soft float, no DWT) runs on the M4 model too:
+    // it checks the soft-float kernels end to end.
+    println!("cargo:rustc-check-cfg=cfg(armv6m)");
+    if env::var("TARGET").is_ok_and(|target| target.starts_with("thumbv6m")) {
+        println!("cargo:rustc-cfg=armv6m");
+    }
     // Only bare-metal builds link the vector table and memory map (clippy on the host and
     // `cargo metadata` never link).
     if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("none") {

@@ -28,7 +28,13 @@ def read_line(fd, buffer, timeout):
             raise TimeoutError(f"no line from the board; got {bytes(buffer)!r}")
         ready, _, _ = select.select([fd], [], [], left)
         if ready:
-            buffer.extend(os.read(fd, 4096))
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                data = b""
+            if not data:
+                raise EOFError(f"the pty closed (QEMU ended); got {bytes(buffer)!r}")
+            buffer.extend(data)
     line, _, rest = bytes(buffer).partition(b"\n")
     buffer[:] = rest
     return line.rstrip(b"\r").decode("ascii")

@@ -3,6 +3,7 @@
 
 use core::ptr::{read_volatile, write_volatile};
 
+#[cfg(not(armv6m))]
 use cortex_m::peripheral::DWT;
 
 /// The system clock, which also drives the CMSDK timers.
@@ -79,8 +80,15 @@ pub fn timer_ticks() -> u32 {
     u32::MAX - read(TIMER_VALUE)
 }
 
+/// Busy-waits for `ticks` ticks of TIMER0.
+pub fn wait_ticks(ticks: u32) {
+    let start = timer_ticks();
+    while timer_ticks().wrapping_sub(start) < ticks {}
+}
+
 /// Enables the DWT cycle counter and reports whether it advances. A real Cortex-M4 has it;
 /// QEMU 7.2 reads CYCCNT as 0 forever, and DWT_CTRL.NOCYCCNT cannot be trusted to say so.
+#[cfg(not(armv6m))]
 pub fn cycle_counter_init() -> bool {
     let Some(mut peripherals) = cortex_m::Peripherals::take() else {
         return false;
@@ -95,8 +103,21 @@ pub fn cycle_counter_init() -> bool {
 }
 
 /// The DWT cycle counter.
+#[cfg(not(armv6m))]
 pub fn cycle_count() -> u32 {
     DWT::cycle_count()
+}
+
+/// ARMv6-M has no cycle counter.
+#[cfg(armv6m)]
+pub fn cycle_counter_init() -> bool {
+    false
+}
+
+/// ARMv6-M has no cycle counter (never called: `cycle_counter_init` said so).
+#[cfg(armv6m)]
+pub fn cycle_count() -> u32 {
+    0
 }
 
 /// LED0 of the FPGA I/O block, the marker (QEMU keeps the value; nothing is wired to it).

@@ -4,6 +4,10 @@
 //! timer, the FPGA I/O LED register the marker, and semihosting ends QEMU on `exit`. Under
 //! `-icount shift=0` the ticks are QEMU instruction counts (40 instructions per 25 MHz tick),
 //! not real-chip cycles.
+//!
+//! Built for `thumbv6m-none-eabi` instead, the same firmware runs on the same machine with
+//! soft-float kernels and no cycle counter (`board=qemu-mps2-an386-thumbv6m`): ARMv6-M code
+//! is valid on the M4, so QEMU checks the soft-float build end to end too.
 
 #![no_std]
 #![no_main]
@@ -18,6 +22,10 @@ use panic_halt as _;
 
 /// Elements per buffer: 16384 f32 in and out plus the byte buffers, 160 KiB of the 4 MiB.
 const CAPACITY: usize = 16_384;
+
+/// How long `exit` waits between its answer and ending QEMU: 10 ms of virtual time (10 M
+/// instructions under `-icount shift=0`, a few tens of ms of real time).
+const EXIT_GRACE_TICKS: u32 = hw::SYSCLK_HZ / 100;
 
 /// The mps2-an386 board under QEMU.
 struct Mps2 {
@@ -51,7 +59,11 @@ impl Board for Mps2 {
     }
 
     fn name(&self) -> &'static str {
-        "qemu-mps2-an386"
+        if cfg!(armv6m) {
+            "qemu-mps2-an386-thumbv6m"
+        } else {
+            "qemu-mps2-an386"
+        }
     }
 
     fn emulated(&self) -> bool {
@@ -64,6 +76,9 @@ impl Board for Mps2 {
         }
         let _ = write!(Writer(&mut *self), "{id} ok\r\n");
         hw::uart_flush();
+        // Bytes the host has not read yet when QEMU closes the pty are dropped by the kernel
+        // (the hangup flushes them): give the host time to read the answer.
+        hw::wait_ticks(EXIT_GRACE_TICKS);
         // Ends QEMU with status 0 (needs `-semihosting-config enable=on`).
         cortex_m_semihosting::debug::exit(cortex_m_semihosting::debug::EXIT_SUCCESS);
         true
