@@ -15,6 +15,7 @@
 //! `r#gen` (`actprof_fw_core::r#gen::fill_f32`).
 
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 pub mod app;
 pub mod board;
