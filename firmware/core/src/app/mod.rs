@@ -138,8 +138,8 @@ impl<const N: usize> Workspace<N> {
     fn run<B: Board>(&mut self, board: &mut B, id: u32, request: &RunRequest) {
         let n = request.n;
         let (kernel, p) = (request.kernel, request.p);
-        let checksum = match (request.dtype, request.quant) {
-            (DType::Quantized(dtype), Some(q)) => {
+        let checksum = match request.dtype {
+            DType::Quantized(dtype, q) => {
                 r#gen::fill_bytes(request.seed, &mut self.bytes_in[..n]);
                 self.table = quant::build_table(kernel, p, dtype, &q);
                 let (table, input) = (&self.table, &self.bytes_in[..n]);
@@ -149,7 +149,7 @@ impl<const N: usize> Workspace<N> {
                 });
                 checksum::fnv1a32(output)
             }
-            _ => {
+            DType::F32 => {
                 r#gen::fill_f32(request.seed, &mut self.f32_in[..n]);
                 let input = &self.f32_in[..n];
                 let output = &mut self.f32_out[..n];
@@ -171,7 +171,8 @@ impl<const N: usize> Workspace<N> {
 ///
 /// Each run starts right after a tick of the timer, so that it starts at the same phase of
 /// the timer every time: the count then varies far less than ±1 tick with a coarse timer,
-/// and under QEMU with icount it is the same on every launch.
+/// and under QEMU with icount it is the same on every launch (or, when a run ends within a
+/// few instructions of a tick, one tick more on some launches).
 fn timed_runs<B: Board>(board: &mut B, id: u32, request: &RunRequest, mut call: impl FnMut()) {
     for _ in 0..request.warmup {
         call();
@@ -201,10 +202,19 @@ fn timed_runs<B: Board>(board: &mut B, id: u32, request: &RunRequest, mut call: 
     }
 }
 
+/// The most timer reads while waiting for a tick: far more than the slowest sensible timer
+/// needs (1 kHz on a 500 MHz core), so that a timer that does not run cannot hang `run`
+/// (its runs then report 0 ticks).
+const TICK_WAIT_MAX_READS: u32 = 1 << 22;
+
 /// Returns just after the timer's next tick.
 fn wait_for_tick<B: Board>(board: &mut B) {
     let now = board.now_ticks();
-    while board.now_ticks() == now {}
+    for _ in 0..TICK_WAIT_MAX_READS {
+        if board.now_ticks() != now {
+            return;
+        }
+    }
 }
 
 /// An id: canonical decimal (no sign, no leading zero) from 1 to 4294967295.

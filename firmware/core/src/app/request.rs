@@ -13,11 +13,11 @@ pub const MAX_BATCH: u32 = 10_000;
 /// The most untimed warm-up calls.
 pub const MAX_WARMUP: u32 = 1_000;
 
-/// The element type of a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The element type of a run, with the quantization of the byte types.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum DType {
     F32,
-    Quantized(QDType),
+    Quantized(QDType, Quant),
 }
 
 /// A validated `run` request.
@@ -31,8 +31,6 @@ pub(crate) struct RunRequest {
     pub(crate) batch: u32,
     pub(crate) seed: u32,
     pub(crate) p: f32,
-    /// Present exactly when the dtype is quantized.
-    pub(crate) quant: Option<Quant>,
 }
 
 /// The keys of a `run` request, in the order the protocol lists them.
@@ -88,9 +86,9 @@ pub(crate) fn parse_run<'a>(
         quote(kernel_name),
     ))?;
     let dtype_name = required(&values, DTYPE)?;
-    let dtype = match dtype_name {
-        "f32" => DType::F32,
-        other => DType::Quantized(QDType::from_name(other).ok_or(Refusal::new(
+    let quantized = match dtype_name {
+        "f32" => None,
+        other => Some(QDType::from_name(other).ok_or(Refusal::new(
             ErrorCode::UnsupportedDtype,
             "no dtype",
             quote(other),
@@ -105,8 +103,8 @@ pub(crate) fn parse_run<'a>(
         Some(text) => f32_bits(text).ok_or(bad_value(P))?,
         None => kernel.default_param(),
     };
-    let quant = match dtype {
-        DType::F32 => {
+    let dtype = match quantized {
+        None => {
             if let Some(key) = (IN_SCALE..=OUT_ZP).find(|&k| values[k].is_some()) {
                 return Err(Refusal::new(
                     ErrorCode::BadArgument,
@@ -114,9 +112,9 @@ pub(crate) fn parse_run<'a>(
                     KEYS[key],
                 ));
             }
-            None
+            DType::F32
         }
-        DType::Quantized(q) => Some(quant(&values, q)?),
+        Some(q) => DType::Quantized(q, quant(&values, q)?),
     };
     Ok(RunRequest {
         kernel,
@@ -127,7 +125,6 @@ pub(crate) fn parse_run<'a>(
         batch,
         seed,
         p,
-        quant,
     })
 }
 

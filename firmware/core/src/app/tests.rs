@@ -423,3 +423,12 @@ fn bytes_split_anywhere_give_the_same_answers() {
     }
     assert_eq!(whole, split);
 }
+
+#[test]
+fn a_stopped_timer_gives_zero_ticks_and_no_hang() {
+    let (mut app, mut board) = setup();
+    board.tick_step = 0;
+    let lines = exchange(&mut app, &mut board, format!("1 run {GOOD}\n").as_bytes());
+    assert_eq!(lines[0], "1 run 0 ticks=0");
+    assert!(lines[1].starts_with("1 ok runs=1 checksum="));
+}
