@@ -2,7 +2,7 @@
 //!
 //! Everything a board runs except its hardware access: the protocol engine ([`app::App`]) of
 //! `docs/board-protocol.md`, the f32 activation kernels ([`kernels`]), the int8/uint8 lookup
-//! tables ([`quant`]), the input generator ([`r#gen`]) and the output checksum
+//! tables ([`quant`]), the input generator (`r#gen`) and the output checksum
 //! ([`checksum`]). A board crate implements [`board::Board`] and calls [`app::App::boot`]
 //! once and [`app::App::poll`] in its main loop.
 //!
