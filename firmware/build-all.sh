@@ -10,6 +10,7 @@ cargo fmt --all --check
 echo "== actprof-fw-core: tests on the host"
 cargo test -p actprof-fw-core
 cargo clippy -p actprof-fw-core --all-targets -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc -q -p actprof-fw-core --no-deps
 
 echo "== actprof-fw-mps2 (QEMU mps2-an386), and its soft-float ARMv6-M build"
 for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
