@@ -544,7 +544,7 @@ mod tests {
             "1234.5,1240.25,0.0,3.125,1200.0,1210.0,1300.0,1350.0,1230.0,1239.0,",
             "4,0,0.1,3.3179723502304146,1.0,5.960464477539063e-8,,",
             "\"Xeon, 2 cores\",Linux 6.1.0,,avx2+fma,42,0.1.0,2026-12-03T19:00:00Z,",
-            ",,,,,,,"
+            ",,,,,,,,,"
         );
         assert_eq!(
             written(&[sample_row()]),
@@ -564,7 +564,7 @@ mod tests {
             "1234.5,1240.25,0.0,3.125,1200.0,1210.0,1300.0,1350.0,1230.0,1239.0,",
             "4,0,0.1,3.3179723502304146,1.0,5.960464477539063e-8,1,",
             "\"Xeon, 2 cores\",Linux 6.1.0,,avx2+fma,42,0.1.0,2026-12-03T19:00:00Z,",
-            ",,,,,,,"
+            ",,,,,,,,,"
         );
         let text = written(std::slice::from_ref(&row));
         assert_eq!(text, format!("{HEADER}\n{expected_row}\n"));
@@ -585,7 +585,9 @@ mod tests {
         let text = written(std::slice::from_ref(&row));
         let line = text.lines().nth(1).expect("a data row");
         assert!(
-            line.ends_with("2026-12-03T19:00:00Z,rapl:package-0,12.5,4.25,-3.5,0.125,-10.0,3.0,22"),
+            line.ends_with(
+                "2026-12-03T19:00:00Z,rapl:package-0,12.5,4.25,-3.5,0.125,-10.0,3.0,22,,"
+            ),
             "{line}"
         );
         assert_eq!(read(&text).expect("reads back"), [row]);
@@ -593,6 +595,22 @@ mod tests {
         let bad = with_field("avg_power_w", "NaN");
         let error = read(&bad).expect_err("NaN power");
         assert!(error.to_string().contains("avg_power_w"), "{error}");
+    }
+
+    #[test]
+    fn a_board_row_keeps_its_timing_and_cycles() {
+        let mut row = sample_row();
+        row.target = "board:qemu-mps2-an386 actprof-fw/0.1.0".to_owned();
+        row.timing = Some("QEMU instruction count, not real-chip cycles".to_owned());
+        row.median_cycles_per_call = Some(1520.5);
+        let text = written(std::slice::from_ref(&row));
+        let line = text.lines().nth(1).expect("a data row");
+        assert!(
+            // Quoted: the label holds a comma.
+            line.ends_with(",\"QEMU instruction count, not real-chip cycles\",1520.5"),
+            "{line}"
+        );
+        assert_eq!(read(&text).expect("reads back"), [row]);
     }
 
     #[test]
@@ -808,7 +826,7 @@ mod tests {
         let error = read(&text).expect_err("short");
         assert_eq!(
             error.to_string(),
-            "row 2 (line 3): has 2 fields but the header has 40 (test.csv)"
+            "row 2 (line 3): has 2 fields but the header has 42 (test.csv)"
         );
     }
 

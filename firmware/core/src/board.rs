@@ -2,6 +2,11 @@
 
 use core::fmt;
 
+/// The most timer reads while waiting for a tick: far more than the slowest sensible timer
+/// needs (1 kHz on a 500 MHz core), so that a timer that does not run cannot hang `run`
+/// (its runs then report 0 ticks).
+pub const TICK_WAIT_MAX_READS: u32 = 1 << 22;
+
 /// The hardware of one board: a serial port, a free-running timer, optionally a cycle
 /// counter, and a marker pin. `docs/porting.md` explains each method for a new port.
 pub trait Board {
@@ -16,6 +21,19 @@ pub trait Board {
 
     /// The rate of [`Board::now_ticks`] in Hz (`timer_hz=` in `hello`).
     fn ticks_per_sec(&self) -> u32;
+
+    /// Waits for the start of a timer tick, so that every timed run starts at the same phase
+    /// of the timer. The default spins on [`Board::now_ticks`] until it changes: the run
+    /// then starts within one loop pass (a few instructions) of the tick. A board with an
+    /// exact way (the QEMU board wakes from `wfi` on a periodic interrupt) overrides it.
+    fn align_to_tick(&mut self) {
+        let now = self.now_ticks();
+        for _ in 0..TICK_WAIT_MAX_READS {
+            if self.now_ticks() != now {
+                return;
+            }
+        }
+    }
 
     /// The core's cycle counter, if it has one that was seen advancing (wraps at 2^32).
     fn cycles(&mut self) -> Option<u32> {

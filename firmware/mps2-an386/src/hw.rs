@@ -31,6 +31,18 @@ const TIMER_VALUE: usize = TIMER0 + 0x04;
 const TIMER_RELOAD: usize = TIMER0 + 0x08;
 const TIMER_ENABLE: u32 = 1;
 
+/// SysTick (the core's timer, at SYSCLK as well): the metronome of [`align_to_tick`].
+const SYST_CSR: usize = 0xE000_E010;
+const SYST_RVR: usize = 0xE000_E014;
+const SYST_CVR: usize = 0xE000_E018;
+/// CSR: counter on, processor clock.
+const SYST_ENABLE_CORE_CLOCK: u32 = 0b101;
+/// CSR: raise the SysTick exception at every wrap.
+const SYST_TICKINT: u32 = 0b010;
+/// SysTick wraps every this many SYSCLK cycles (2.56 µs, 2560 instructions under
+/// `-icount shift=0`): the longest wait of an alignment.
+const METRONOME_PERIOD: u32 = 64;
+
 /// FPGA I/O block: LED register, bit 0 is LED0 (the marker).
 const FPGAIO_LED: usize = 0x4002_8000;
 
@@ -68,11 +80,32 @@ pub fn uart_flush() {
     while read(UART_STATE) & UART_TX_FULL != 0 {}
 }
 
-/// TIMER0 free-running from 2^32 − 1 down, reloading there, no interrupt.
+/// TIMER0 free-running from 2^32 − 1 down, reloading there, no interrupt; and SysTick
+/// wrapping every [`METRONOME_PERIOD`] cycles, its exception off until an alignment.
+/// Both count SYSCLK from a fixed point of the boot, so under icount their ticks keep one
+/// phase to each other for good.
 pub fn timer_init() {
     write(TIMER_RELOAD, u32::MAX);
     write(TIMER_VALUE, u32::MAX);
     write(TIMER_CTRL, TIMER_ENABLE);
+    write(SYST_RVR, METRONOME_PERIOD - 1);
+    write(SYST_CVR, 0);
+    write(SYST_CSR, SYST_ENABLE_CORE_CLOCK);
+}
+
+/// Sleeps until SysTick's next wrap and returns right after its (empty) exception handler.
+///
+/// Under `-icount` the wrap happens at an exact virtual time, a fixed phase of TIMER0's
+/// ticks, and `wfi` resumes there, so whatever the host did before, the code after this
+/// starts at the same phase of TIMER0: its tick counts repeat exactly. Spinning on the
+/// timer instead lands anywhere within one pass of the loop (a few instructions), which
+/// makes a count one tick longer on some runs. The exception is on only while sleeping,
+/// so it never interrupts a timed run. If it fires between being turned on and `wfi`, the
+/// handler runs first and `wfi` waits for the next wrap: the phase is the same.
+pub fn align_to_tick() {
+    write(SYST_CSR, SYST_ENABLE_CORE_CLOCK | SYST_TICKINT);
+    cortex_m::asm::wfi();
+    write(SYST_CSR, SYST_ENABLE_CORE_CLOCK);
 }
 
 /// TIMER0 as an up-counter: the ticks since it started, modulo 2^32.

@@ -17,7 +17,7 @@ mod hw;
 use actprof_fw_core::app::App;
 use actprof_fw_core::board::{Board, Writer};
 use core::fmt::Write as _;
-use cortex_m_rt::entry;
+use cortex_m_rt::{entry, exception};
 use panic_halt as _;
 
 /// Elements per buffer: 16384 f32 in and out plus the byte buffers, 160 KiB of the 4 MiB.
@@ -48,6 +48,10 @@ impl Board for Mps2 {
 
     fn ticks_per_sec(&self) -> u32 {
         hw::SYSCLK_HZ
+    }
+
+    fn align_to_tick(&mut self) {
+        hw::align_to_tick();
     }
 
     fn cycles(&mut self) -> Option<u32> {
@@ -84,6 +88,10 @@ impl Board for Mps2 {
         true
     }
 }
+
+/// SysTick's wrap only has to wake the core from `wfi` ([`hw::align_to_tick`]).
+#[exception]
+fn SysTick() {}
 
 #[entry]
 fn main() -> ! {

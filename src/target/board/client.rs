@@ -15,7 +15,7 @@ use crate::serial::{Link, SerialError};
 /// How long `hello` waits for its answer, per try.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Tries of `hello` before the board counts as silent.
+/// Tries of `hello` at least, before the board counts as silent.
 pub const HELLO_TRIES: u32 = 3;
 
 /// Default wait for each line of an answer (a run line, or the final `ok`).
@@ -128,8 +128,8 @@ pub struct BoardClient {
 
 impl BoardClient {
     /// Identifies the board on `link` (named `port` in messages): ends any half line the
-    /// board holds, drains what it had to say, then `hello` (up to [`HELLO_TRIES`] times)
-    /// and `caps`. Refuses a protocol version other than ours.
+    /// board holds, drains what it had to say, then `hello` (again every second, for the
+    /// line timeout and at least [`HELLO_TRIES`] times) and `caps`. Refuses a protocol version other than ours.
     pub fn connect(
         link: Box<dyn Link>,
         port: &str,
@@ -272,35 +272,35 @@ impl BoardClient {
         }
     }
 
+    /// `hello`, sent again every [`HELLO_TIMEOUT`] until an answer or until the line
+    /// timeout has passed (at least [`HELLO_TRIES`] tries): a board that is still booting,
+    /// or a port that lost the first line, gets another chance.
     fn hello(&mut self) -> Result<BoardInfo, BoardError> {
-        let mut last = None;
-        for attempt in 1..=HELLO_TRIES {
+        let started = Instant::now();
+        let mut tries = 0;
+        loop {
+            tries += 1;
             let (id, command) = self.send("hello")?;
             match self.expect_ok(id, &command, HELLO_TIMEOUT) {
                 Ok(rest) => {
                     return BoardInfo::parse(&rest)
                         .map_err(|err| self.malformed(&command, &err, &rest));
                 }
-                Err(err @ BoardError::Timeout { .. }) | Err(err @ BoardError::Reset { .. }) => {
-                    tracing::debug!(attempt, "hello not answered: {err}");
-                    last = Some(err);
+                Err(BoardError::Timeout { .. } | BoardError::Reset { .. })
+                    if tries < HELLO_TRIES || started.elapsed() < self.line_timeout =>
+                {
+                    tracing::debug!(tries, "hello not answered yet");
+                }
+                Err(BoardError::Timeout { port, command, .. }) => {
+                    return Err(BoardError::Timeout {
+                        port,
+                        command,
+                        waited: started.elapsed(),
+                    });
                 }
                 Err(err) => return Err(err),
             }
         }
-        Err(match last {
-            Some(BoardError::Timeout { port, command, .. }) => BoardError::Timeout {
-                port,
-                command,
-                waited: HELLO_TIMEOUT * HELLO_TRIES,
-            },
-            Some(other) => other,
-            None => BoardError::Timeout {
-                port: self.port.clone(),
-                command: "hello".to_owned(),
-                waited: HELLO_TIMEOUT * HELLO_TRIES,
-            },
-        })
     }
 
     fn send(&mut self, command: &str) -> Result<(u32, String), BoardError> {

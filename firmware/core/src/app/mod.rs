@@ -169,16 +169,16 @@ impl<const N: usize> Workspace<N> {
 /// The warm-up calls, then each timed run of `batch` calls between the marker edges and
 /// the timer reads, then its line (formatted outside the timed region).
 ///
-/// Each run starts right after a tick of the timer, so that it starts at the same phase of
-/// the timer every time: the count then varies far less than ±1 tick with a coarse timer,
-/// and under QEMU with icount it is the same on every launch (or, when a run ends within a
-/// few instructions of a tick, one tick more on some launches).
+/// Each run starts right after a tick of the timer ([`Board::align_to_tick`]), so that it
+/// starts at the same phase of the timer every time: the count then varies far less than
+/// ±1 tick with a coarse timer, and on the QEMU board, which aligns exactly, it is the same
+/// on every run and every launch.
 fn timed_runs<B: Board>(board: &mut B, id: u32, request: &RunRequest, mut call: impl FnMut()) {
     for _ in 0..request.warmup {
         call();
     }
     for k in 0..request.runs {
-        wait_for_tick(board);
+        board.align_to_tick();
         board.marker(true);
         let ticks_start = board.now_ticks();
         let cycles_start = board.cycles();
@@ -198,21 +198,6 @@ fn timed_runs<B: Board>(board: &mut B, id: u32, request: &RunRequest, mut call: 
                 ),
             ),
             _ => say(board, format_args!("{id} run {k} ticks={ticks}")),
-        }
-    }
-}
-
-/// The most timer reads while waiting for a tick: far more than the slowest sensible timer
-/// needs (1 kHz on a 500 MHz core), so that a timer that does not run cannot hang `run`
-/// (its runs then report 0 ticks).
-const TICK_WAIT_MAX_READS: u32 = 1 << 22;
-
-/// Returns just after the timer's next tick.
-fn wait_for_tick<B: Board>(board: &mut B) {
-    let now = board.now_ticks();
-    for _ in 0..TICK_WAIT_MAX_READS {
-        if board.now_ticks() != now {
-            return;
         }
     }
 }
