@@ -1,6 +1,8 @@
 //! Where a plan runs: this CPU, a board running the actprof firmware, or an MLPerf Tiny
 //! device under test, each named by a [`TargetSpec`] such as `board:/dev/ttyACM0@115200`.
 
+pub mod mlperf;
+
 use std::fmt;
 use std::str::FromStr;
 
