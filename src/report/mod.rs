@@ -2,6 +2,7 @@
 
 pub mod compare;
 pub mod csv;
+pub mod dut;
 pub mod row;
 
 pub use compare::{
