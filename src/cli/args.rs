@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Time activation kernels over a plan of tensor sizes and print per-call statistics.
-    Bench(BenchArgs),
+    Bench(Box<BenchArgs>),
     /// Evaluate one activation at the given inputs and print `input output` lines.
     Eval(EvalArgs),
     /// Measure the error of the fast kernels against the exact f64 reference.
