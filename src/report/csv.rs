@@ -544,7 +544,7 @@ mod tests {
             "1234.5,1240.25,0.0,3.125,1200.0,1210.0,1300.0,1350.0,1230.0,1239.0,",
             "4,0,0.1,3.3179723502304146,1.0,5.960464477539063e-8,,",
             "\"Xeon, 2 cores\",Linux 6.1.0,,avx2+fma,42,0.1.0,2026-12-03T19:00:00Z,",
-            ",,,,,,,"
+            ",,,,,,,,,"
         );
         assert_eq!(
             written(&[sample_row()]),
@@ -564,7 +564,7 @@ mod tests {
             "1234.5,1240.25,0.0,3.125,1200.0,1210.0,1300.0,1350.0,1230.0,1239.0,",
             "4,0,0.1,3.3179723502304146,1.0,5.960464477539063e-8,1,",
             "\"Xeon, 2 cores\",Linux 6.1.0,,avx2+fma,42,0.1.0,2026-12-03T19:00:00Z,",
-            ",,,,,,,"
+            ",,,,,,,,,"
         );
         let text = written(std::slice::from_ref(&row));
         assert_eq!(text, format!("{HEADER}\n{expected_row}\n"));
@@ -585,7 +585,9 @@ mod tests {
         let text = written(std::slice::from_ref(&row));
         let line = text.lines().nth(1).expect("a data row");
         assert!(
-            line.ends_with("2026-12-03T19:00:00Z,rapl:package-0,12.5,4.25,-3.5,0.125,-10.0,3.0,22"),
+            line.ends_with(
+                "2026-12-03T19:00:00Z,rapl:package-0,12.5,4.25,-3.5,0.125,-10.0,3.0,22,,"
+            ),
             "{line}"
         );
         assert_eq!(read(&text).expect("reads back"), [row]);
@@ -808,7 +810,7 @@ mod tests {
         let error = read(&text).expect_err("short");
         assert_eq!(
             error.to_string(),
-            "row 2 (line 3): has 2 fields but the header has 40 (test.csv)"
+            "row 2 (line 3): has 2 fields but the header has 42 (test.csv)"
         );
     }
 
