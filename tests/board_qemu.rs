@@ -84,16 +84,23 @@ impl Drop for Board {
 
 /// `actprof bench --target board:PORT` with short cells, writing the report to `out`.
 fn bench(port: &str, out: &Path, extra: &[&str]) -> Output {
+    let min_time: &[&str] = if extra.contains(&"--min-time") {
+        &[]
+    } else {
+        &["--min-time", "20ms"]
+    };
+    // A loaded machine can stall every process for seconds; only the test of a silent
+    // board waits less.
+    let timeout: &[&str] = if extra.contains(&"--board-timeout") {
+        &[]
+    } else {
+        &["--board-timeout", "30s"]
+    };
     Command::new(binary())
         .args(["bench", "--target", &format!("board:{port}")])
-        .args([
-            "--min-time",
-            "20ms",
-            "--warmup",
-            "1ms",
-            "--min-samples",
-            "5",
-        ])
+        .args(min_time)
+        .args(timeout)
+        .args(["--warmup", "1ms", "--min-samples", "5"])
         .args(extra)
         .arg("--out")
         .arg(out)
@@ -155,15 +162,35 @@ fn every_activation_runs_on_the_qemu_board_in_f32_and_int8_with_verified_outputs
                 row.activation
             );
         } else {
-            // The firmware's portable kernels, measured against the f64 reference.
+            // The firmware's portable kernels against the f64 reference, within the bounds
+            // firmware/README.md states from its exhaustive sweep of the generator's inputs.
+            let bound = match row.activation.as_str() {
+                // Correctly rounded: at most half an ULP (ReLU is exact).
+                "relu" => 0.0,
+                "leaky_relu" => 0.5,
+                "sigmoid" | "tanh" => 2.0,
+                "silu" => 3.0,
+                "gelu" => 8.0,
+                "gelu_tanh" => 156.0,
+                other => panic!("unexpected activation {other}"),
+            };
             assert!(
-                row.max_ulp_error < 16.0,
+                row.max_ulp_error <= bound,
                 "{} {}",
                 row.activation,
                 row.max_ulp_error
             );
         }
         assert!(row.median_ns > 0.0 && row.samples >= 5);
+        // Every run starts at the same phase of the timer (wfi on SysTick under icount):
+        // all runs of a cell count the same ticks.
+        assert_eq!(
+            (row.min_ns, row.p99_ns),
+            (row.median_ns, row.median_ns),
+            "{} {}",
+            row.activation,
+            row.dtype
+        );
     }
     for (a, b) in first.iter().zip(&second) {
         assert_eq!(
@@ -255,13 +282,13 @@ fn fails_mid_run(fault: &str, what: &str, extra: &[&str]) {
 
 #[test]
 fn a_board_reset_mid_run_fails_the_command_and_keeps_finished_cells() {
-    fails_mid_run("reset-after=700ms", "reset while running", &[]);
+    fails_mid_run("reset-after=100ms", "reset while running", &[]);
 }
 
 #[test]
 fn a_board_that_stops_answering_times_out() {
     fails_mid_run(
-        "silent-after=700ms",
+        "silent-after=100ms",
         "no answer from the board",
         &["--board-timeout", "1s"],
     );
@@ -269,7 +296,7 @@ fn a_board_that_stops_answering_times_out() {
 
 #[test]
 fn killing_qemu_mid_run_is_a_disconnect() {
-    fails_mid_run("kill-after=700ms", "disconnected", &[]);
+    fails_mid_run("kill-after=100ms", "disconnected", &[]);
 }
 
 #[test]
@@ -281,7 +308,14 @@ fn a_port_without_a_board_is_refused_after_hello_retries() {
     let output = bench(
         &meter.port,
         &out,
-        &["--activations", "relu", "--sizes", "64"],
+        &[
+            "--activations",
+            "relu",
+            "--sizes",
+            "64",
+            "--board-timeout",
+            "3s",
+        ],
     );
     assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);

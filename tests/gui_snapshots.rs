@@ -3,8 +3,9 @@
 //! `tests/snapshots/`.
 //!
 //! Everything on screen is fixed: results and baseline come from the CSV fixtures (a made-up
-//! "Fixture CPU", not a measurement), the host facts in the status bar are a fixture too, the
-//! power trace is synthetic, the window size and the theme are set here. Nothing is timed.
+//! "Fixture CPU" and QEMU board, not measurements), the host facts in the status bar are a
+//! fixture too, the power trace is synthetic, the window size and the theme are set here.
+//! Nothing is timed.
 //!
 //! Run with `cargo test --features snapshot --test gui_snapshots`; after a deliberate change
 //! of the UI, `UPDATE_SNAPSHOTS=1` rewrites the PNGs (review them before committing).
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use actprof::gui::app::Action;
 use actprof::gui::dialogs::Purpose;
-use actprof::gui::state::{Tab, ThemeChoice};
+use actprof::gui::state::{Tab, TargetChoice, TargetKind, ThemeChoice};
 use actprof::gui::{ActprofApp, UiState};
 use actprof::harness::{HostFacts, Plan};
 use actprof::kernels::Activation;
@@ -33,6 +34,9 @@ const WINDOW: egui::Vec2 = egui::vec2(1360.0, 860.0);
 /// directory of tests), so the paths shown in the window are the same on every machine.
 const RUN_CSV: &str = "tests/fixtures/snapshot_run.csv";
 const BASELINE_CSV: &str = "tests/fixtures/snapshot_baseline.csv";
+
+/// This CPU's rows and a QEMU board's, written by hand.
+const TWO_TARGETS_CSV: &str = "tests/fixtures/two_targets.csv";
 
 /// Longest wait for the worker's first message.
 const HOST_DEADLINE: Duration = Duration::from_secs(30);
@@ -122,6 +126,35 @@ fn heatmap() {
     open_results(&mut h);
     h.get_by_label("heatmap cell gelu 1M: 0.750 ns/element");
     h.snapshot("heatmap");
+}
+
+/// This CPU's rows beside a QEMU board's, the board picked as the target in the plan panel.
+#[test]
+fn heatmap_with_two_targets() {
+    let mut h = harness(Tab::Heatmap, egui::Theme::Light);
+    h.state_mut().state.target = TargetChoice {
+        kind: TargetKind::Board,
+        port: "/dev/ttyACM0".into(),
+        baud: None,
+    };
+    apply(
+        &mut h,
+        Action::Chosen(Purpose::OpenCsv, Path::new(TWO_TARGETS_CSV).to_owned()),
+    );
+    assert_eq!(h.state().rows.len(), 16, "{:?}", h.state().messages);
+    h.get_by_label_contains("heatmap cell gelu 1k on board:qemu-mps2-an386 actprof-fw/0.1.0: ");
+    h.snapshot("heatmap_two_targets");
+}
+
+#[test]
+fn compare_with_two_targets() {
+    let mut h = harness(Tab::Compare, egui::Theme::Light);
+    h.state_mut().state.axis = actprof::gui::model::AxisScale::Log;
+    apply(
+        &mut h,
+        Action::Chosen(Purpose::OpenCsv, Path::new(TWO_TARGETS_CSV).to_owned()),
+    );
+    h.snapshot("compare_two_targets");
 }
 
 #[test]

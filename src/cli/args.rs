@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Time activation kernels over a plan of tensor sizes and print per-call statistics.
-    Bench(BenchArgs),
+    Bench(Box<BenchArgs>),
     /// Evaluate one activation at the given inputs and print `input output` lines.
     Eval(EvalArgs),
     /// Measure the error of the fast kernels against the exact f64 reference.
@@ -129,11 +129,48 @@ pub struct BenchArgs {
     #[arg(long, value_name = "TARGET", value_parser = target_arg, default_value = "local")]
     pub target: TargetSpec,
 
-    /// Board targets: longest wait for each line of the board's answer (a timed run, or
+    /// board: longest wait for each line of the board's answer (a timed run, or
     /// the end of a command), e.g. `2s`. A longer silence is an error naming the port and
     /// the command. [default: 5s]
-    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg, help_heading = "Board")]
     pub board_timeout: Option<Duration>,
+
+    /// mlperf-dut: timed windows (`download; infer N W` each); the score is their median
+    /// throughput. [default: 5, as MLPerf Tiny]
+    #[arg(long, value_name = "N", help_heading = "MLPerf Tiny DUT")]
+    pub windows: Option<usize>,
+
+    /// mlperf-dut: shortest window, e.g. `500ms`: a first calibration window picks the
+    /// inferences per window so each lasts at least this. Below 10s the score is not
+    /// MLPerf Tiny compliant and the output says so. [default: 10s]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = duration_arg,
+        conflicts_with = "inferences",
+        help_heading = "MLPerf Tiny DUT"
+    )]
+    pub window: Option<Duration>,
+
+    /// mlperf-dut: timed inferences per window (infer's N), instead of calibrating.
+    #[arg(long, value_name = "N", help_heading = "MLPerf Tiny DUT")]
+    pub inferences: Option<u32>,
+
+    /// mlperf-dut: warm-up inferences before each window's timed ones (infer's W).
+    /// [default: the MLCommons runner's: ic01 5, kws01 10, vww01 5, ad01 10]
+    #[arg(long, value_name = "N", help_heading = "MLPerf Tiny DUT")]
+    pub warmup_inferences: Option<u32>,
+
+    /// mlperf-dut: longest wait for each reply line, e.g. `5s`. [default: 5s]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg,
+          help_heading = "MLPerf Tiny DUT")]
+    pub line_timeout: Option<Duration>,
+
+    /// mlperf-dut: longest wait for each line of infer's reply; the whole timed window
+    /// passes between two of them. [default: 30s, or twice --window plus 10s if longer]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg,
+          help_heading = "MLPerf Tiny DUT")]
+    pub infer_timeout: Option<Duration>,
 }
 
 fn target_arg(text: &str) -> Result<TargetSpec, String> {

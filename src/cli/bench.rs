@@ -36,9 +36,15 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Runs `actprof bench`.
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    if args.board_timeout.is_some() && !matches!(args.target, TargetSpec::Board(_)) {
+        anyhow::bail!("--board-timeout applies to `--target board:PORT` only");
+    }
     match &args.target {
-        TargetSpec::Local => {}
-        TargetSpec::Board(port) => return super::board::run(args, port),
+        TargetSpec::Local => super::mlperf::refuse_dut_flags(args)?,
+        TargetSpec::Board(port) => {
+            super::mlperf::refuse_dut_flags(args)?;
+            return super::board::run(args, port);
+        }
         TargetSpec::MlperfDut(port) => return super::mlperf::run(args, port),
     }
     let plan = plan_of(args)?;

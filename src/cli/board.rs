@@ -22,15 +22,8 @@ use crate::report::Row;
 use crate::serial::open_port;
 use crate::target::PortSpec;
 use crate::target::board::{
-    BoardCell, BoardClient, BoardInfo, DEFAULT_LINE_TIMEOUT, run_plan_on_board, target_name,
-    timing_label,
+    BoardClient, BoardInfo, DEFAULT_LINE_TIMEOUT, board_row, run_plan_on_board, timing_label,
 };
-
-/// The `kernel_isa` of a board's rows: the firmware's portable kernels.
-pub const BOARD_F32_ISA: &str = "fw-core scalar";
-
-/// The `kernel_isa` of a board's i8/u8 rows.
-pub const BOARD_QUANT_ISA: &str = "fw-core table";
 
 /// Runs `actprof bench --target board:…`.
 pub fn run(args: &BenchArgs, port: &PortSpec) -> anyhow::Result<ExitCode> {
@@ -66,12 +59,9 @@ pub fn run(args: &BenchArgs, port: &PortSpec) -> anyhow::Result<ExitCode> {
     if !results.is_empty() {
         print_results(args.format, &results, &rows)?;
     }
-    for skipped in &outcome.skipped {
-        eprintln!(
-            "skipped {}: {}",
-            crate::target::board::runner::describe(&skipped.spec),
-            skipped.reason
-        );
+    if !outcome.skipped.is_empty() {
+        // Each was named, with its reason, in a warning as the run went.
+        eprintln!("{} cell(s) skipped (reasons above)", outcome.skipped.len());
     }
     let skipped = client.skipped();
     if skipped != Default::default() {
@@ -103,20 +93,6 @@ pub fn run(args: &BenchArgs, port: &PortSpec) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(code)
-}
-
-/// The report row of a board cell.
-pub fn board_row(cell: &BoardCell, info: &BoardInfo, host: &HostFacts, started: &str) -> Row {
-    let mut row = Row::from_cell(&cell.result, host, started, &target_name(info));
-    row.kernel_isa = if cell.result.spec.quant.is_some() {
-        BOARD_QUANT_ISA
-    } else {
-        BOARD_F32_ISA
-    }
-    .to_owned();
-    row.timing = Some(timing_label(info));
-    row.median_cycles_per_call = cell.median_cycles;
-    row
 }
 
 /// What is known of the board before the run, for standard error.

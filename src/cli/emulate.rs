@@ -31,7 +31,7 @@ const REPLUG_PAUSE: Duration = Duration::from_millis(300);
 #[derive(Clone, Debug, Args)]
 pub struct EmulateArgs {
     /// The meter to emulate: um24c, um25c, um34c, tc66c, ppk2, scpi (a bench supply) or
-    /// ina (an INA219 line logger).
+    /// ina (an INA219 line logger); or mlperf-dut (an MLPerf Tiny device under test).
     #[arg(value_name = "KIND")]
     pub kind: String,
 
@@ -43,7 +43,9 @@ pub struct EmulateArgs {
 
     /// Faults to inject, comma-separated: garbage, short-reads, drop-samples,
     /// bad-checksum, silent-after=D, disconnect-after=D, replug; for `ina` also
-    /// partial-line, crlf, missing-field, reset-after=D and wrap.
+    /// partial-line, crlf, missing-field, reset-after=D and wrap. For mlperf-dut: stale,
+    /// garbage, lf, wrap, unprefixed, drop-ready[=K], slow-ready[=D], reset[=K],
+    /// silent-after=D, disconnect-after=D, echo (K counts infer commands from 1).
     #[arg(long, value_name = "LIST", default_value = "")]
     pub fault: String,
 
@@ -66,6 +68,21 @@ pub struct EmulateArgs {
     /// mlperf-dut: simulated time of one inference, e.g. `2ms`. [default: 1ms]
     #[arg(long, value_name = "DURATION", value_parser = delay_arg)]
     pub inference_time: Option<Duration>,
+
+    /// mlperf-dut: the model it reports, which sizes its input buffer: ic01, kws01, vww01
+    /// or ad01. [default: ic01]
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+
+    /// mlperf-dut: the firmware's timestamp mode: performance (m-lap-us lines) or energy
+    /// (a GPIO edge, no text). [default: performance]
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub mode: Option<super::emulate_dut::DutMode>,
+
+    /// mlperf-dut: the 32-bit µs timer's value at start, e.g. 4294000000 (it wraps about
+    /// a second later). [default: 123456]
+    #[arg(long, value_name = "US")]
+    pub clock_start: Option<u32>,
 }
 
 fn delay_arg(text: &str) -> Result<Duration, String> {
@@ -159,7 +176,7 @@ pub fn run(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Points the symlink `link` at `target`, replacing it atomically.
-fn point_link(link: &Path, target: &str) -> io::Result<()> {
+pub(super) fn point_link(link: &Path, target: &str) -> io::Result<()> {
     let mut temporary = link.as_os_str().to_owned();
     temporary.push(".new");
     let temporary = PathBuf::from(temporary);

@@ -33,6 +33,10 @@ pub fn run(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
     let mut board_link = open_port(board.pty(), crate::target::DEFAULT_BAUD)
         .context("cannot open the QEMU board's serial pty")?;
     let (mut client, hold, client_path) = open_pty()?;
+    // Neither side may make the relay wait for the other to read (see `set_write_drain`):
+    // a client that is slow to read must not stall or kill the board.
+    client.set_write_drain(false);
+    board_link.set_write_drain(false);
     board.monitor("cont")?;
     {
         let mut stdout = std::io::stdout().lock();

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use egui::{Key, KeyboardShortcut, Modifiers};
 
-use crate::harness::{Event, HostFacts, Plan};
+use crate::harness::{CellResult, Event, HostFacts, Plan};
 use crate::report::{self, Row};
+use crate::target::board::{BoardCell, BoardInfo, board_row, target_name};
 
 use super::dialogs::{Dialogs, Purpose};
 use super::panels::plan::PlanEditor;
@@ -18,7 +19,7 @@ use super::views::functions::FunctionsCache;
 use super::views::heatmap::HeatmapData;
 use super::views::heatmap_svg::heatmap_svg;
 use super::views::report::SortOrder;
-use super::worker::{Command, Worker, WorkerEvent};
+use super::worker::{BoardUpdate, Command, Worker, WorkerEvent};
 use super::{panels, png, theme, views};
 
 /// Where results of a run on this machine come from, in every exported row.
@@ -49,9 +50,36 @@ pub enum Action {
     DismissRecovery,
 }
 
+/// Where the run in progress measures.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunTarget {
+    /// This CPU.
+    Local,
+    /// The board on `port`; `info` once it has answered.
+    Board {
+        port: String,
+        info: Option<BoardInfo>,
+    },
+}
+
+impl RunTarget {
+    /// The `target` column of the rows this run makes, once it is known.
+    pub fn name(&self) -> Option<String> {
+        match self {
+            RunTarget::Local => Some(LOCAL_TARGET.to_owned()),
+            RunTarget::Board { info, .. } => info.as_ref().map(target_name),
+        }
+    }
+}
+
 /// A run in progress.
 #[derive(Clone, Debug)]
 pub struct RunProgress {
+    /// Where it measures.
+    pub target: RunTarget,
+    /// Index in the app's rows of this run's first row: rows before it are other targets'
+    /// results, kept beside this run's.
+    pub first_row: usize,
     /// When the run was started.
     pub started: Instant,
     /// Cells in the plan.
@@ -127,6 +155,9 @@ pub struct Messages {
     pub run_notice: Option<String>,
     /// Warnings the harness raised during the run.
     pub run_warnings: Vec<String>,
+    /// Why the last run could not start on its target or stopped early (a board that
+    /// cannot be reached, resets or goes away); the finished cells are kept.
+    pub run_error: Option<String>,
     /// The measuring thread could not start or has stopped.
     pub worker_error: Option<String>,
 }
@@ -144,7 +175,8 @@ pub struct Baseline {
 pub struct ActprofApp {
     /// Preferences and the plan (persisted).
     pub state: UiState,
-    /// Rows shown by every view: from the last run or an opened report.
+    /// Rows shown by every view: from the runs of this session (the latest per target) or
+    /// an opened report.
     pub rows: Vec<Row>,
     /// Where `rows` came from.
     pub source: ResultsSource,
@@ -217,7 +249,7 @@ impl ActprofApp {
                 Some(format!("cannot start the measuring thread: {error}")),
             ),
         };
-        let plan_editor = PlanEditor::from_plan(&state.plan);
+        let plan_editor = PlanEditor::new(&state.plan, &state.target);
         Self {
             state,
             rows: Vec::new(),
@@ -313,26 +345,56 @@ impl ActprofApp {
             self.messages.plan_error = Some(format!("cannot run this plan: {problem}"));
             return;
         }
-        if let Some(problem) = self.host.as_ref().and_then(|host| too_big(&plan, host)) {
+        let board = match self.state.target.board() {
+            Ok(board) => board,
+            Err(problem) => {
+                self.messages.plan_error = Some(format!("cannot run on a board: {problem}"));
+                return;
+            }
+        };
+        if board.is_some() && plan.power.is_some() {
+            self.messages.plan_error = Some(
+                "cannot record power with a board target yet: clear the power source, or \
+                 record the board's supply with `actprof record --power …` while it runs"
+                    .to_owned(),
+            );
+            return;
+        }
+        // The memory check is this machine's; a board refuses what it cannot hold itself.
+        let local_host = self.host.as_ref().filter(|_| board.is_none());
+        if let Some(problem) = local_host.and_then(|host| too_big(&plan, host)) {
             self.messages.plan_error = Some(problem);
             return;
         }
         let Some(worker) = &self.worker else {
             return;
         };
-        if let Err(error) = worker.send(Command::Start(plan)) {
+        let target = match &board {
+            None => RunTarget::Local,
+            Some(spec) => RunTarget::Board {
+                port: spec.port.clone(),
+                info: None,
+            },
+        };
+        if let Err(error) = worker.send(Command::Start { plan, board }) {
             self.messages.worker_error = Some(error.to_string());
             return;
         }
         self.messages.plan_error = None;
         self.messages.run_notice = None;
+        self.messages.run_error = None;
         self.messages.run_warnings.clear();
-        self.rows.clear();
         self.power.error = None;
+        // Rows of other targets stay; a board's own rows go once it has said who it is.
+        if let Some(name) = target.name() {
+            self.rows.retain(|row| row.target != name);
+        }
         self.source = ResultsSource::Run {
             started_at_utc: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         };
         self.run = Some(RunProgress {
+            target,
+            first_row: self.rows.len(),
             started: Instant::now(),
             total_cells: self.state.plan.cells().len(),
             estimated: self.state.plan.estimated_duration(),
@@ -372,6 +434,7 @@ impl ActprofApp {
                 WorkerEvent::Host(host) => self.host = Some(*host),
                 WorkerEvent::Run(event) => self.on_run_event(*event),
                 WorkerEvent::Power(update) => self.on_power_update(update),
+                WorkerEvent::Board(update) => self.on_board_update(update),
                 WorkerEvent::Done { cancelled } => self.finish_run(cancelled),
             }
         }
@@ -401,16 +464,76 @@ impl ActprofApp {
             Event::CellFinished { result, .. } => {
                 run.finished_cells += 1;
                 run.current_fraction = 0.0;
-                let started_at = match &self.source {
-                    ResultsSource::Run { started_at_utc } => started_at_utc.as_str(),
-                    _ => "",
-                };
-                let host = self.host.clone().unwrap_or_default();
-                self.rows
-                    .push(Row::from_cell(&result, &host, started_at, LOCAL_TARGET));
+                let row = self.row_of(&result);
+                self.rows.extend(row);
             }
             Event::Warning(warning) => self.messages.run_warnings.push(warning),
             Event::Finished { .. } => {}
+        }
+    }
+
+    /// The report row of a finished cell of the run in progress. A board's cells get
+    /// their cycle counts when the run is over ([`BoardUpdate::Finished`]).
+    fn row_of(&self, result: &CellResult) -> Option<Row> {
+        let run = self.run.as_ref()?;
+        let started_at = match &self.source {
+            ResultsSource::Run { started_at_utc } => started_at_utc.as_str(),
+            _ => "",
+        };
+        let host = self.host.clone().unwrap_or_default();
+        match &run.target {
+            RunTarget::Local => Some(Row::from_cell(result, &host, started_at, LOCAL_TARGET)),
+            RunTarget::Board { info, .. } => {
+                let cell = BoardCell {
+                    result: result.clone(),
+                    median_cycles: None,
+                };
+                Some(board_row(&cell, info.as_ref()?, &host, started_at))
+            }
+        }
+    }
+
+    /// Applies one board update from the worker.
+    fn on_board_update(&mut self, update: BoardUpdate) {
+        let Some(run) = &mut self.run else {
+            return;
+        };
+        match update {
+            BoardUpdate::Connected { port, info } => {
+                // The board's earlier rows give way to this run's; other targets stay.
+                let name = target_name(&info);
+                self.rows.retain(|row| row.target != name);
+                run.first_row = self.rows.len();
+                run.target = RunTarget::Board {
+                    port,
+                    info: Some(info),
+                };
+            }
+            BoardUpdate::Finished {
+                cells,
+                mismatches,
+                error,
+            } => {
+                // The outcome's cells are the rows shown so far, now with their cycles.
+                let first_row = run.first_row;
+                let rows: Vec<Row> = cells
+                    .iter()
+                    .filter_map(|cell| self.row_of(&cell.result).map(|row| (cell, row)))
+                    .map(|(cell, mut row)| {
+                        row.median_cycles_per_call = cell.median_cycles;
+                        row
+                    })
+                    .collect();
+                self.rows.truncate(first_row);
+                self.rows.extend(rows);
+                if mismatches > 0 {
+                    self.messages.run_warnings.push(format!(
+                        "{mismatches} cell(s) failed the output check: the board's results \
+                         do not match the host's reference"
+                    ));
+                }
+                self.messages.run_error = error;
+            }
         }
     }
 
@@ -419,15 +542,39 @@ impl ActprofApp {
             return;
         };
         let seconds = run.started.elapsed().as_secs_f64();
-        self.messages.run_notice = Some(if cancelled {
-            format!(
-                "Cancelled after {} of {} cells ({seconds:.1} s); finished cells are kept",
-                self.rows.len(),
+        let finished = self.rows.len().saturating_sub(run.first_row);
+        let on = match run.target.name() {
+            Some(name) if self.targets().len() > 1 => format!(" on {name}"),
+            _ => String::new(),
+        };
+        self.messages.run_notice = if self.messages.run_error.is_some() {
+            (finished > 0).then(|| {
+                format!(
+                    "Stopped after {finished} of {} cells{on} ({seconds:.1} s); finished \
+                     cells are kept",
+                    run.total_cells
+                )
+            })
+        } else if cancelled {
+            Some(format!(
+                "Cancelled after {finished} of {} cells{on} ({seconds:.1} s); finished cells \
+                 are kept",
                 run.total_cells
-            )
+            ))
         } else {
-            format!("Finished {} cells in {seconds:.1} s", self.rows.len())
-        });
+            Some(format!("Finished {finished} cells{on} in {seconds:.1} s"))
+        };
+    }
+
+    /// The targets of the rows on display, in first-seen order.
+    pub fn targets(&self) -> Vec<&str> {
+        let mut targets: Vec<&str> = Vec::new();
+        for row in &self.rows {
+            if !targets.contains(&row.target.as_str()) {
+                targets.push(&row.target);
+            }
+        }
+        targets
     }
 
     fn export_csv(&mut self, path: &Path) {
@@ -621,12 +768,16 @@ impl ActprofApp {
     fn source_label(&self) -> String {
         match &self.source {
             ResultsSource::None => "No results yet: press Run (Ctrl+R)".to_owned(),
-            ResultsSource::Run { started_at_utc } => {
-                format!(
+            ResultsSource::Run { started_at_utc } => match self.targets().len() {
+                0 | 1 => format!(
                     "{} cells from the run started {started_at_utc}",
                     self.rows.len()
-                )
-            }
+                ),
+                targets => format!(
+                    "{} cells of {targets} targets, the latest run started {started_at_utc}",
+                    self.rows.len()
+                ),
+            },
             ResultsSource::File(path) => {
                 format!("{} rows from {}", self.rows.len(), path.display())
             }

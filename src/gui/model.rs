@@ -1,11 +1,12 @@
 //! What the charts show: the metric of a report row, its interval, and the grid layout of a
-//! set of rows (activation × dtype series × sizes).
+//! set of rows (activation × dtype series × target × sizes).
 
 use serde::{Deserialize, Serialize};
 
 use crate::kernels::Activation;
 use crate::report::Row;
 use crate::report::row::{DTYPE_F32, activation_params};
+use crate::target::board::TIMING_QEMU;
 
 /// The quantity a chart plots, each with its unit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -278,38 +279,117 @@ pub fn format_ns(ns: f64) -> String {
     grouped
 }
 
-/// Rows arranged as series (activation × dtype, in first-seen order) × sizes (ascending).
+/// A target of a set of rows: its `target` name and what its times count.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GridTarget {
+    /// The rows' `target` column (`local`, `board:qemu-mps2-an386 actprof-fw/0.1.0`).
+    pub name: String,
+    /// The rows' `timing` column (`host monotonic clock`, `QEMU instruction count, not
+    /// real-chip cycles`, `board timer at 1000000 Hz`); `None` in older reports.
+    pub timing: Option<String>,
+}
+
+impl GridTarget {
+    /// Whether the times are an emulator's (QEMU's instruction count), not a chip's.
+    pub fn is_emulated(&self) -> bool {
+        self.timing.as_deref() == Some(TIMING_QEMU)
+    }
+}
+
+/// A heatmap column: one tensor length on one target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GridColumn {
+    /// Index into [`Grid::targets`].
+    pub target: usize,
+    /// Tensor length in elements.
+    pub elements: u64,
+}
+
+/// Rows arranged as series (activation × dtype, in first-seen order) × targets (in
+/// first-seen order) × sizes (ascending).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Grid {
     /// Series labels (see [`series_label`]), one per heatmap row.
     pub activations: Vec<String>,
-    /// Tensor lengths in elements, one per heatmap column.
+    /// The targets the rows come from.
+    pub targets: Vec<GridTarget>,
+    /// Every tensor length in elements, ascending (the Compare chart's groups).
     pub sizes: Vec<u64>,
+    /// The heatmap's columns: target by target, each with the sizes measured on it,
+    /// ascending. With one target these are [`Grid::sizes`].
+    pub columns: Vec<GridColumn>,
 }
 
 impl Grid {
     /// The grid spanned by `rows`.
     pub fn of(rows: &[Row]) -> Self {
         let mut activations: Vec<String> = Vec::new();
+        let mut targets: Vec<GridTarget> = Vec::new();
         let mut sizes: Vec<u64> = Vec::new();
+        let mut columns: Vec<GridColumn> = Vec::new();
         for row in rows {
             let label = series_label(row);
             if !activations.contains(&label) {
                 activations.push(label);
             }
+            let target = match targets.iter().position(|t| t.name == row.target) {
+                Some(index) => index,
+                None => {
+                    targets.push(GridTarget {
+                        name: row.target.clone(),
+                        timing: row.timing.clone(),
+                    });
+                    targets.len() - 1
+                }
+            };
             if !sizes.contains(&row.elements) {
                 sizes.push(row.elements);
             }
+            let column = GridColumn {
+                target,
+                elements: row.elements,
+            };
+            if !columns.contains(&column) {
+                columns.push(column);
+            }
         }
         sizes.sort_unstable();
-        Self { activations, sizes }
+        columns.sort_by_key(|column| (column.target, column.elements));
+        Self {
+            activations,
+            targets,
+            sizes,
+            columns,
+        }
     }
 
-    /// The first row measured for the series `activation` (see [`series_label`]) at
-    /// `elements`.
-    pub fn cell<'r>(&self, rows: &'r [Row], activation: &str, elements: u64) -> Option<&'r Row> {
-        rows.iter()
-            .find(|row| row.elements == elements && series_label(row) == activation)
+    /// Whether the rows come from more than one target.
+    pub fn has_several_targets(&self) -> bool {
+        self.targets.len() > 1
+    }
+
+    /// The first row measured for the series `activation` (see [`series_label`]) on
+    /// target number `target` at `elements`.
+    pub fn cell<'r>(
+        &self,
+        rows: &'r [Row],
+        activation: &str,
+        target: usize,
+        elements: u64,
+    ) -> Option<&'r Row> {
+        let name = &self.targets.get(target)?.name;
+        rows.iter().find(|row| {
+            row.elements == elements && row.target == *name && series_label(row) == activation
+        })
+    }
+
+    /// A series or cell name with its target when the rows have several:
+    /// `relu on board:qemu-mps2-an386 actprof-fw/0.1.0`, else `label` alone.
+    pub fn on_target(&self, label: &str, target: usize) -> String {
+        match self.targets.get(target) {
+            Some(target) if self.has_several_targets() => format!("{label} on {}", target.name),
+            _ => label.to_owned(),
+        }
     }
 }
 
@@ -416,14 +496,58 @@ pub(crate) mod tests {
         ];
         let grid = Grid::of(&rows);
         assert_eq!(grid.activations, ["tanh", "leaky_relu:alpha=0.2"]);
+        assert!(!grid.has_several_targets());
+        assert_eq!(grid.on_target("tanh", 0), "tanh");
         assert_eq!(activation_label(&row("silu", "beta=1", 4, 1.0)), "silu");
         assert_eq!(
             activation_label(&row("swish", "beta=1.5", 4, 1.0)),
             "swish:beta=1.5"
         );
         assert_eq!(grid.sizes, [1024, 4096]);
-        assert!(grid.cell(&rows, "tanh", 1024).is_some());
-        assert!(grid.cell(&rows, "leaky_relu:alpha=0.2", 4096).is_none());
+        assert!(grid.cell(&rows, "tanh", 0, 1024).is_some());
+        assert!(grid.cell(&rows, "leaky_relu:alpha=0.2", 0, 4096).is_none());
+    }
+
+    #[test]
+    fn columns_group_the_sizes_of_each_target() {
+        let board = |activation: &str, elements: u64, median_ns: f64| Row {
+            target: "board:qemu-mps2-an386 actprof-fw/0.1.0".to_owned(),
+            timing: Some(TIMING_QEMU.to_owned()),
+            ..row(activation, "", elements, median_ns)
+        };
+        let rows = [
+            row("relu", "", 65_536, 3000.0),
+            row("relu", "", 1024, 60.0),
+            board("relu", 256, 900.0),
+            board("relu", 1024, 3600.0),
+            board("tanh", 1024, 90_000.0),
+        ];
+        let grid = Grid::of(&rows);
+        assert_eq!(grid.activations, ["relu", "tanh"]);
+        assert_eq!(grid.sizes, [256, 1024, 65_536]);
+        let columns: Vec<(usize, u64)> = grid
+            .columns
+            .iter()
+            .map(|column| (column.target, column.elements))
+            .collect();
+        assert_eq!(columns, [(0, 1024), (0, 65_536), (1, 256), (1, 1024)]);
+        assert!(grid.has_several_targets());
+        assert!(!grid.targets[0].is_emulated() && grid.targets[1].is_emulated());
+        assert_eq!(
+            grid.cell(&rows, "relu", 1, 1024).map(|r| r.median_ns),
+            Some(3600.0)
+        );
+        assert_eq!(
+            grid.cell(&rows, "relu", 0, 1024).map(|r| r.median_ns),
+            Some(60.0)
+        );
+        assert!(grid.cell(&rows, "tanh", 0, 1024).is_none());
+        assert_eq!(
+            grid.on_target("tanh", 1),
+            "tanh on board:qemu-mps2-an386 actprof-fw/0.1.0"
+        );
+        // The slowdown divides by ReLU on the same target.
+        assert_eq!(Metric::SlowdownVsRelu.value(&rows[4], &rows), Some(25.0));
     }
 
     #[test]
@@ -443,7 +567,7 @@ pub(crate) mod tests {
             ["leaky_relu:alpha=0.2", "leaky_relu:alpha=0.2 (i8)"]
         );
         assert_eq!(
-            grid.cell(&rows, "leaky_relu:alpha=0.2 (i8)", 1024)
+            grid.cell(&rows, "leaky_relu:alpha=0.2 (i8)", 0, 1024)
                 .map(|r| r.median_ns),
             Some(5.0)
         );

@@ -25,8 +25,11 @@ impl ActprofApp {
                 journal_dir,
             } => {
                 self.power.idle = Some(idle);
-                // Rows were added per finished cell, in the order of the results.
-                for (row, energy) in self.rows.iter_mut().zip(&energies) {
+                // This run's rows were added per finished cell, in the order of the
+                // results, after the rows of other targets.
+                let first_row = self.run.as_ref().map_or(0, |run| run.first_row);
+                let rows = self.rows.iter_mut().skip(first_row);
+                for (row, energy) in rows.zip(&energies) {
                     if let Some(energy) = energy {
                         *row = row.clone().with_energy(energy);
                     }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::harness::Plan;
+use crate::target::PortSpec;
 
 use super::model::{AxisScale, ErrorBars, Metric};
 
@@ -100,6 +101,53 @@ impl Default for FunctionsState {
     }
 }
 
+/// Where Run measures the plan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TargetKind {
+    /// This CPU, through the local harness.
+    #[default]
+    Local,
+    /// A board running the actprof firmware, over a serial port (`docs/board-protocol.md`).
+    Board,
+}
+
+/// The target picked in the plan panel. The port and baud are kept while This CPU is
+/// picked, so switching back to the board needs no retyping.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TargetChoice {
+    /// This CPU or a board.
+    pub kind: TargetKind,
+    /// The board's serial port as typed or picked, e.g. `/dev/ttyACM0`.
+    pub port: String,
+    /// The board's baud rate; `None` opens the port at [`crate::target::DEFAULT_BAUD`].
+    pub baud: Option<u32>,
+}
+
+impl TargetChoice {
+    /// The board's port when a board is picked, `None` for this CPU. A board without a
+    /// port is refused with the message to show.
+    pub fn board(&self) -> Result<Option<PortSpec>, String> {
+        match self.kind {
+            TargetKind::Local => Ok(None),
+            TargetKind::Board => {
+                let port = self.port.trim();
+                if port.is_empty() {
+                    return Err(
+                        "give the board's serial port (e.g. /dev/ttyACM0, or the pty that \
+                         `actprof emulate board` prints)"
+                            .to_owned(),
+                    );
+                }
+                Ok(Some(PortSpec {
+                    port: port.to_owned(),
+                    baud: self.baud,
+                }))
+            }
+        }
+    }
+}
+
 /// Preferences and the plan, persisted with eframe storage.
 ///
 /// Unknown or missing fields take their defaults, so an older or newer state never fails to
@@ -110,6 +158,8 @@ pub struct UiState {
     #[serde(with = "plan_as_toml")]
     /// The plan edited in the side panel (stored as its TOML profile).
     pub plan: Plan,
+    /// Where Run measures the plan.
+    pub target: TargetChoice,
     /// The tab on display.
     pub tab: Tab,
     /// Light, dark or system theme.
@@ -140,6 +190,7 @@ impl Default for UiState {
     fn default() -> Self {
         Self {
             plan: Plan::default(),
+            target: TargetChoice::default(),
             tab: Tab::default(),
             theme: ThemeChoice::default(),
             metric: Metric::default(),
@@ -184,6 +235,11 @@ mod tests {
             ..UiState::default()
         };
         state.plan.sizes = vec![1024, 4096];
+        state.target = TargetChoice {
+            kind: TargetKind::Board,
+            port: "/dev/ttyACM0".to_owned(),
+            baud: Some(9600),
+        };
         let text = serde_json::to_string(&state).expect("serializes");
         let back: UiState = serde_json::from_str(&text).expect("deserializes");
         assert_eq!(back, state);
@@ -195,5 +251,23 @@ mod tests {
         assert_eq!(back.noise_pct, 3.5);
         assert_eq!(back.plan, Plan::default());
         assert_eq!(back.tab, Tab::Heatmap);
+        assert_eq!(back.target, TargetChoice::default());
+    }
+
+    #[test]
+    fn a_board_needs_a_port() {
+        let mut choice = TargetChoice {
+            kind: TargetKind::Board,
+            port: "  ".to_owned(),
+            baud: None,
+        };
+        let refused = choice.board().expect_err("no port");
+        assert!(refused.contains("serial port"), "{refused}");
+        choice.port = " /dev/pts/4 ".to_owned();
+        let spec = choice.board().expect("a port").expect("a board");
+        assert_eq!(spec.port, "/dev/pts/4");
+        assert_eq!(spec.baud_or_default(), crate::target::DEFAULT_BAUD);
+        choice.kind = TargetKind::Local;
+        assert_eq!(choice.board(), Ok(None));
     }
 }

@@ -69,6 +69,19 @@ pub fn series(index: usize) -> Color32 {
     SERIES[index % SERIES.len()]
 }
 
+/// The colour of series `index` on target number `target` of several: the series colour
+/// for the first target, lighter (darker in dark mode) for each further one, so one
+/// activation keeps its hue across targets.
+pub fn series_shade(index: usize, target: usize, dark_mode: bool) -> Color32 {
+    let towards = if dark_mode {
+        Color32::BLACK
+    } else {
+        Color32::WHITE
+    };
+    let amount = (0.4 * target as f32).min(0.7);
+    series(index).lerp_to_gamma(towards, amount)
+}
+
 /// The colour of series `index` drawn as its int8 kernel: the series colour moved halfway
 /// towards the text colour, so the staircase stands out on the f32 curve beneath it.
 pub fn series_quantized(index: usize, dark_mode: bool) -> Color32 {

@@ -1,4 +1,5 @@
-//! The measuring thread: owns every run so the UI thread never times a kernel.
+//! The measuring thread: owns every run so the UI thread never times a kernel, and every
+//! board conversation so the UI thread never waits on a serial port.
 //!
 //! The UI sends [`Command`]s over a bounded channel; the worker answers with
 //! [`WorkerEvent`]s over another bounded channel and wakes the UI with
@@ -14,9 +15,15 @@ use std::time::Duration;
 use crate::harness::runner::run_plan;
 use crate::harness::{Event, HostFacts, Plan};
 use crate::power::{PowerSample, SourceInfo, SourceSpec};
+use crate::serial::open_port;
 use crate::session::energy::IdleBaseline;
 use crate::session::powered::{DEFAULT_IDLE, DEFAULT_POLL_INTERVAL};
 use crate::session::{CellEnergy, Journal, PoweredPlan, RunWindow, SessionEvent};
+use crate::target::PortSpec;
+use crate::target::board::runner::describe;
+use crate::target::board::{
+    BoardCell, BoardClient, BoardInfo, DEFAULT_LINE_TIMEOUT, run_plan_on_board,
+};
 
 /// Name of the measuring thread (shows in debuggers and `top -H`).
 pub const THREAD_NAME: &str = "actprof-worker";
@@ -33,8 +40,8 @@ const EVENT_CAPACITY: usize = 256;
 /// What the UI asks of the worker.
 #[derive(Debug)]
 pub enum Command {
-    /// Measure this plan.
-    Start(Plan),
+    /// Measure this plan on this CPU, or on the board behind `board`.
+    Start { plan: Plan, board: Option<PortSpec> },
     /// Stop the current run after the cell being measured; finished cells are kept.
     Cancel,
 }
@@ -48,6 +55,8 @@ pub enum WorkerEvent {
     Run(Box<Event>),
     /// The power side of a run with a power source.
     Power(PowerUpdate),
+    /// The board side of a run on a board.
+    Board(BoardUpdate),
     /// The run has returned (sent after the harness's own events, even if it sent none).
     Done {
         /// Whether the run stopped early on Cancel.
@@ -78,6 +87,35 @@ pub enum PowerUpdate {
     Failed(String),
 }
 
+/// What a run on a board reports besides the harness events.
+#[derive(Debug)]
+pub enum BoardUpdate {
+    /// The board answered `hello` and `caps`; its cells follow.
+    Connected {
+        /// The port it answered on.
+        port: String,
+        /// Its identity and timing.
+        info: BoardInfo,
+    },
+    /// The run on the board is over: the finished cells (in plan order, with their cycle
+    /// counts), and why it stopped early if it did.
+    Finished {
+        cells: Vec<BoardCell>,
+        /// Cells whose output did not match the host's reference (reported as warnings).
+        mismatches: usize,
+        /// The port could not be opened, the board did not answer, reset or went away; the
+        /// message names the port and the command or cell.
+        error: Option<String>,
+    },
+}
+
+/// One measuring job: a plan and where to run it.
+#[derive(Debug)]
+struct Job {
+    plan: Plan,
+    board: Option<PortSpec>,
+}
+
 /// Why a command could not be delivered.
 #[derive(Debug, thiserror::Error)]
 #[error("the measuring thread has stopped; restart actprof to measure again")]
@@ -85,7 +123,7 @@ pub struct WorkerGone;
 
 /// The UI's handle on the measuring thread.
 pub struct Worker {
-    commands: SyncSender<Plan>,
+    commands: SyncSender<Job>,
     events: Receiver<WorkerEvent>,
     cancel: Arc<AtomicBool>,
     _thread: JoinHandle<()>,
@@ -94,7 +132,7 @@ pub struct Worker {
 impl Worker {
     /// Starts the thread; it first collects the host facts, then waits for commands.
     pub fn spawn(ctx: egui::Context) -> std::io::Result<Self> {
-        let (command_tx, command_rx) = sync_channel::<Plan>(COMMAND_CAPACITY);
+        let (command_tx, command_rx) = sync_channel::<Job>(COMMAND_CAPACITY);
         let (event_tx, event_rx) = sync_channel(EVENT_CAPACITY);
         let cancel = Arc::new(AtomicBool::new(false));
         let worker_cancel = Arc::clone(&cancel);
@@ -113,9 +151,10 @@ impl Worker {
     /// the worker is busy inside the run and cannot read its queue.
     pub fn send(&self, command: Command) -> Result<(), WorkerGone> {
         match command {
-            Command::Start(plan) => {
+            Command::Start { plan, board } => {
                 self.cancel.store(false, Ordering::SeqCst);
-                self.commands.try_send(plan).map_err(|_| WorkerGone)
+                let job = Job { plan, board };
+                self.commands.try_send(job).map_err(|_| WorkerGone)
             }
             Command::Cancel => {
                 self.cancel.store(true, Ordering::SeqCst);
@@ -148,7 +187,7 @@ impl Drop for Worker {
 /// The worker loop: host facts once, then one run per `Start`.
 fn serve(
     ctx: &egui::Context,
-    commands: &Receiver<Plan>,
+    commands: &Receiver<Job>,
     events: &SyncSender<WorkerEvent>,
     cancel: &AtomicBool,
 ) {
@@ -162,8 +201,13 @@ fn serve(
     };
 
     notify(WorkerEvent::Host(Box::new(HostFacts::collect())));
-    while let Ok(plan) = commands.recv() {
+    while let Ok(Job { plan, board }) = commands.recv() {
         tracing::debug!(cells = plan.cells().len(), "run started");
+        if let Some(port) = board {
+            let cancelled = run_on_board(&plan, &port, cancel, &notify);
+            notify(WorkerEvent::Done { cancelled });
+            continue;
+        }
         if let Some(spec) = plan.power.clone() {
             let cancelled = run_powered(&plan, &spec, cancel, &notify);
             notify(WorkerEvent::Done { cancelled });
@@ -181,6 +225,64 @@ fn serve(
             cancelled: outcome.cancelled,
         });
     }
+}
+
+/// Runs `plan` on the board behind `port`; returns whether it was cancelled. Whatever
+/// happens, the run ends with one [`BoardUpdate::Finished`].
+fn run_on_board(
+    plan: &Plan,
+    port: &PortSpec,
+    cancel: &AtomicBool,
+    notify: &dyn Fn(WorkerEvent),
+) -> bool {
+    let stopped = |error: String| {
+        notify(WorkerEvent::Board(BoardUpdate::Finished {
+            cells: Vec::new(),
+            mismatches: 0,
+            error: Some(error),
+        }));
+        false
+    };
+    let link = match open_port(&port.port, port.baud_or_default()) {
+        Ok(link) => link,
+        Err(err) => return stopped(format!("cannot reach the board: {}", error_chain(&err))),
+    };
+    let mut client = match BoardClient::connect(link, &port.port, DEFAULT_LINE_TIMEOUT) {
+        Ok(client) => client,
+        Err(err) => return stopped(format!("cannot identify the board: {}", error_chain(&err))),
+    };
+    notify(WorkerEvent::Board(BoardUpdate::Connected {
+        port: port.port.clone(),
+        info: client.info().clone(),
+    }));
+
+    let mut current = None;
+    let outcome = run_plan_on_board(&mut client, plan, cancel, &mut |event| {
+        if let Event::CellStarted { spec, .. } = &event {
+            current = Some(describe(spec));
+        }
+        notify(WorkerEvent::Run(Box::new(event)));
+    });
+    let error = outcome.error.as_ref().map(|err| {
+        let during = current.map_or_else(String::new, |cell| format!(" during {cell}"));
+        format!(
+            "the board run stopped{during} after {} finished cell(s): {}",
+            outcome.cells.len(),
+            error_chain(err)
+        )
+    });
+    tracing::debug!(
+        cells = outcome.cells.len(),
+        skipped = outcome.skipped.len(),
+        cancelled = outcome.cancelled,
+        "board run finished"
+    );
+    notify(WorkerEvent::Board(BoardUpdate::Finished {
+        cells: outcome.cells,
+        mismatches: outcome.mismatches,
+        error,
+    }));
+    outcome.cancelled
 }
 
 /// Runs `plan` with its power source; returns whether it was cancelled. Failures are
@@ -229,13 +331,17 @@ fn run_powered(
     }
 }
 
-/// An error and its causes on one line, `outer: inner: innermost`.
+/// An error and its causes on one line, `outer: inner: innermost`. A cause whose message
+/// the line already holds (an error that displays its source) is not repeated.
 fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut cause = err.source();
     while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
+        let message = inner.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
         cause = inner.source();
     }
     text

@@ -511,6 +511,15 @@ mod tests {
     }
 
     #[test]
+    fn the_board_profile_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/boards/mcu.toml");
+        let board = Plan::from_toml_file(&path).expect("the board profile parses");
+        assert_eq!(board.sizes, [64, 256, 1024, 4096]);
+        assert_eq!(board.dtypes, [DType::F32, DType::I8]);
+        assert_eq!(board.activations, Activation::DEFAULT_SET.to_vec());
+    }
+
+    #[test]
     fn sizes_use_binary_multiples() {
         assert_eq!(parse_size("1024"), Ok(1024));
         assert_eq!(parse_size("1k"), Ok(1024));

@@ -657,6 +657,22 @@ mod tests {
     }
 
     #[test]
+    fn a_board_row_keeps_its_timing_and_cycles() {
+        let mut row = sample_row();
+        row.target = "board:qemu-mps2-an386 actprof-fw/0.1.0".to_owned();
+        row.timing = Some("QEMU instruction count, not real-chip cycles".to_owned());
+        row.median_cycles_per_call = Some(1520.5);
+        let text = written(std::slice::from_ref(&row));
+        let line = text.lines().nth(1).expect("a data row");
+        assert!(
+            // Quoted: the label holds a comma.
+            line.ends_with(",\"QEMU instruction count, not real-chip cycles\",1520.5,,,"),
+            "{line}"
+        );
+        assert_eq!(read(&text).expect("reads back"), [row]);
+    }
+
+    #[test]
     fn reports_without_the_lsb_column_read_with_it_empty() {
         // The header and row of a report written before `max_lsb_error` and the energy
         // columns existed.

@@ -2,6 +2,7 @@
 
 pub mod compare;
 pub mod csv;
+pub mod dut;
 pub mod epochs;
 pub mod row;
 

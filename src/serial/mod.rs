@@ -33,6 +33,13 @@ pub trait Link: Send {
 
     /// Drops whatever is buffered in the input direction.
     fn discard_input(&mut self) -> Result<(), SerialError>;
+
+    /// Whether [`Link::write_all`] also waits until the bytes have left (on by default).
+    /// On a real port that is the UART sending them; on either end of a pty it is the
+    /// other side *reading* them, which a relay between two ptys must not wait for.
+    fn set_write_drain(&mut self, drain: bool) {
+        let _ = drain;
+    }
 }
 
 /// Why a serial port could not be opened, read or written. Messages end with the port.
@@ -132,6 +139,8 @@ pub(crate) struct PortLink {
     name: String,
     port: TTYPort,
     timeout: Duration,
+    /// Wait for written bytes to leave (tcdrain) before `write_all` returns.
+    drain: bool,
 }
 
 impl PortLink {
@@ -140,6 +149,7 @@ impl PortLink {
             name,
             port,
             timeout: Duration::ZERO,
+            drain: true,
         }
     }
 
@@ -199,9 +209,10 @@ impl Link for PortLink {
                 .map_err(|err| self.io_error("configure", err.into()))?;
             self.timeout = WRITE_TIMEOUT;
         }
+        let drain = self.drain;
         self.port
             .write_all(bytes)
-            .and_then(|()| self.port.flush())
+            .and_then(|()| if drain { self.port.flush() } else { Ok(()) })
             .map_err(|err| match err.kind() {
                 io::ErrorKind::TimedOut => self.disconnected("a write timed out"),
                 _ => self.io_error("write to", err),
@@ -226,6 +237,10 @@ impl Link for PortLink {
             Err(err) if matches!(err.kind(), io::ErrorKind::Interrupted) => Ok(0),
             Err(err) => Err(self.io_error("read from", err)),
         }
+    }
+
+    fn set_write_drain(&mut self, drain: bool) {
+        self.drain = drain;
     }
 
     fn discard_input(&mut self) -> Result<(), SerialError> {

@@ -2,6 +2,7 @@
 //! device under test, each named by a [`TargetSpec`] such as `board:/dev/ttyACM0@115200`.
 
 pub mod board;
+pub mod mlperf;
 
 use std::fmt;
 use std::str::FromStr;

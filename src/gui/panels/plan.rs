@@ -1,5 +1,5 @@
-//! The plan editor: which activations, dtypes, sizes, threads and measuring time; profiles;
-//! Run.
+//! The plan editor: where to run (this CPU or a board on a serial port), which
+//! activations, dtypes, sizes, threads and measuring time; profiles; Run.
 
 use std::time::Duration;
 
@@ -7,9 +7,12 @@ use crate::harness::plan::{format_size, parse_size};
 use crate::kernels::int8::DType;
 use crate::kernels::{Activation, DEFAULT_LEAKY_ALPHA, GeluApproximation};
 use crate::power::SourceSpec;
+use crate::serial::ports::{PortEntry, list_ports};
+use crate::target::DEFAULT_BAUD;
 
-use super::super::app::{Action, ActprofApp};
+use super::super::app::{Action, ActprofApp, RunProgress, RunTarget};
 use super::super::dialogs::{Purpose, file_button};
+use super::super::state::{TargetChoice, TargetKind};
 use super::super::theme;
 
 /// The kinds of activation offered, in report order, with their checkbox labels.
@@ -87,10 +90,25 @@ pub struct PlanEditor {
     pub power_text: String,
     /// Why the typed power source was refused; the plan keeps the last valid one.
     pub power_error: Option<String>,
+    /// The board's baud rate as typed (empty for the default).
+    pub baud_text: String,
+    /// Why the typed baud rate was refused; the target keeps the last valid one.
+    pub baud_error: Option<String>,
+    /// The serial ports the system lists, read when the board target is shown and on
+    /// Refresh; `Err` says why they could not be listed.
+    pub ports: Option<Result<Vec<PortEntry>, String>>,
 }
 
 impl PlanEditor {
-    /// The editor showing `plan`.
+    /// The editor showing `plan`, with the board's baud rate of `target`.
+    pub fn new(plan: &crate::harness::Plan, target: &TargetChoice) -> Self {
+        Self {
+            baud_text: target.baud.map(|baud| baud.to_string()).unwrap_or_default(),
+            ..Self::from_plan(plan)
+        }
+    }
+
+    /// The editor showing `plan` (a loaded profile leaves the target alone).
     pub fn from_plan(plan: &crate::harness::Plan) -> Self {
         let alpha = plan
             .activations
@@ -122,6 +140,9 @@ impl PlanEditor {
                 .map(ToString::to_string)
                 .unwrap_or_default(),
             power_error: None,
+            baud_text: String::new(),
+            baud_error: None,
+            ports: None,
         }
     }
 }
@@ -131,6 +152,8 @@ pub fn plan_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action
     ui.heading("Plan");
     let running = app.is_running();
     ui.add_enabled_ui(!running, |ui| {
+        target_ui(ui, app);
+        ui.separator();
         activations_ui(ui, app);
         ui.separator();
         dtypes_ui(ui, &mut app.state.plan);
@@ -144,6 +167,109 @@ pub fn plan_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action
     run_ui(ui, app, actions);
     ui.separator();
     profile_ui(ui, app, actions);
+}
+
+/// Where Run measures: this CPU, or a board on a serial port with an optional baud rate.
+fn target_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
+    let dark = ui.visuals().dark_mode;
+    let target = &mut app.state.target;
+    let editor = &mut app.plan_editor;
+    ui.label("Target");
+    ui.radio_value(&mut target.kind, TargetKind::Local, "This CPU");
+    ui.radio_value(
+        &mut target.kind,
+        TargetKind::Board,
+        "Board on a serial port",
+    );
+    if target.kind == TargetKind::Local {
+        return;
+    }
+    let ports = editor.ports.get_or_insert_with(listed_ports);
+    egui::Grid::new("plan-board").num_columns(2).show(ui, |ui| {
+        let name = ui.label("Serial port");
+        let field = egui::TextEdit::singleline(&mut target.port)
+            .hint_text("/dev/ttyACM0")
+            .desired_width(150.0);
+        ui.add(field).labelled_by(name.id);
+        ui.end_row();
+
+        let name = ui.label("Detected");
+        ui.horizontal(|ui| {
+            egui::ComboBox::from_id_salt("plan-board-ports")
+                .selected_text("pick a port")
+                .show_ui(ui, |ui| match ports {
+                    Ok(entries) if !entries.is_empty() => {
+                        for entry in entries.iter() {
+                            let text = port_text(entry);
+                            ui.selectable_value(&mut target.port, entry.name.clone(), text);
+                        }
+                    }
+                    Ok(_) => {
+                        ui.label("The system lists no serial ports; type the path.");
+                    }
+                    Err(error) => {
+                        ui.colored_label(theme::error(dark), error.as_str());
+                    }
+                })
+                .response
+                .labelled_by(name.id);
+            if ui
+                .button("Refresh")
+                .on_hover_text("List the serial ports again")
+                .clicked()
+            {
+                *ports = listed_ports();
+            }
+        });
+        ui.end_row();
+
+        let name = ui.label("Baud");
+        let field = egui::TextEdit::singleline(&mut editor.baud_text)
+            .hint_text(DEFAULT_BAUD.to_string())
+            .desired_width(150.0);
+        if ui.add(field).labelled_by(name.id).changed() {
+            match parse_baud(&editor.baud_text) {
+                Ok(baud) => {
+                    target.baud = baud;
+                    editor.baud_error = None;
+                }
+                Err(error) => editor.baud_error = Some(error),
+            }
+        }
+        ui.end_row();
+    });
+    if let Some(error) = &editor.baud_error {
+        ui.colored_label(theme::error(dark), error);
+    }
+    ui.weak("The board times itself; cells it cannot run are skipped with a warning.");
+}
+
+/// The system's serial ports, or why they could not be listed.
+fn listed_ports() -> Result<Vec<PortEntry>, String> {
+    list_ports().map_err(|error| error.to_string())
+}
+
+/// A port as the picker lists it: the path, and the USB product when there is one.
+fn port_text(entry: &PortEntry) -> String {
+    match (&entry.product, &entry.manufacturer) {
+        (Some(product), _) => format!("{} ({product})", entry.name),
+        (None, Some(maker)) => format!("{} ({maker})", entry.name),
+        (None, None) => entry.name.clone(),
+    }
+}
+
+/// A baud rate as typed: empty for the default, else a whole number above zero.
+fn parse_baud(text: &str) -> Result<Option<u32>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match text.parse::<u32>() {
+        Ok(baud) if baud > 0 => Ok(Some(baud)),
+        _ => Err(format!(
+            "`{text}` is not a baud rate (a whole number of bits per second, e.g. 115200)"
+        )),
+    }
 }
 
 fn activations_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
@@ -361,16 +487,42 @@ fn run_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
             if let Some(current) = &run.current {
                 ui.label(format!("Measuring {current}"));
             }
+            run_target_ui(ui, run);
         }
     }
     if let Some(notice) = &app.messages.run_notice {
         ui.label(notice);
+    }
+    if let Some(error) = &app.messages.run_error {
+        ui.colored_label(theme::error(dark), error);
     }
     if let Some(error) = &app.messages.plan_error {
         ui.colored_label(theme::error(dark), error);
     }
     if let Some(error) = &app.messages.worker_error {
         ui.colored_label(theme::error(dark), error);
+    }
+}
+
+/// Which board the run is on and what its times count, while it runs.
+fn run_target_ui(ui: &mut egui::Ui, run: &RunProgress) {
+    let dark = ui.visuals().dark_mode;
+    let RunTarget::Board { port, info } = &run.target else {
+        return;
+    };
+    let Some(info) = info else {
+        ui.label(format!("Connecting to the board on {port}…"));
+        return;
+    };
+    ui.label(format!(
+        "Board: {} ({}) on {port}, protocol {}",
+        info.board, info.firmware, info.proto
+    ));
+    let timing = format!("Timing: {}", crate::target::board::timing_label(info));
+    if info.emulated {
+        ui.colored_label(theme::warning(dark), timing);
+    } else {
+        ui.label(timing);
     }
 }
 
@@ -404,6 +556,16 @@ fn profile_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn baud_is_empty_for_the_default_or_a_positive_number() {
+        assert_eq!(parse_baud(" "), Ok(None));
+        assert_eq!(parse_baud("9600"), Ok(Some(9600)));
+        for bad in ["0", "fast", "-1", "1.5"] {
+            let error = parse_baud(bad).expect_err(bad);
+            assert!(error.contains(bad), "{error}");
+        }
+    }
 
     #[test]
     fn sizes_accept_suffixes_and_name_the_bad_entry() {

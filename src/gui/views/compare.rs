@@ -1,5 +1,11 @@
 //! The Compare view: a grouped bar chart of the chosen metric per activation and size with
 //! error bars, and the verdict of each cell against a baseline report.
+//!
+//! Rows of several targets give a series per activation and target (`relu on local`), the
+//! same colour per activation in a lighter shade per further target. Their key goes under
+//! the chart as a table, activations across and targets down, with what each target's times
+//! count (QEMU's instruction count for an emulated board): a legend of a dozen long names
+//! inside the plot would cover the bars.
 
 use egui_plot::{Bar, BarChart, Corner, GridMark, Legend, Line, Plot, PlotPoints};
 
@@ -18,6 +24,9 @@ use super::{export_png_ui, metric_ui, no_results_ui};
 
 /// Share of a size group's width taken by its bars (the rest separates groups).
 const GROUP_FILL: f64 = 0.8;
+
+/// Size of a series' colour swatch in the key of several targets, in points.
+const SWATCH: egui::Vec2 = egui::vec2(30.0, 14.0);
 
 /// The Compare tab.
 pub fn compare_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
@@ -46,11 +55,79 @@ pub fn compare_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Act
         // Leave room for the verdict table once a baseline is loaded.
         let share = if app.baseline.is_some() { 0.45 } else { 0.6 };
         let height = (ui.available_height() * share).max(220.0);
-        let rect = chart_ui(ui, app, height);
-        app.chart_rect = Some(rect);
+        let chart = chart_ui(ui, app, height);
+        // The key of several targets belongs to the chart, in its PNG too.
+        let key = series_key_ui(ui, app);
+        app.chart_rect = Some(key.map_or(chart, |key| chart.union(key)));
     }
     ui.separator();
     baseline_ui(ui, app, actions);
+}
+
+/// The key of a chart of several targets: a swatch per activation (across) and target
+/// (down), each target with what its times count. `None` with one target, whose chart has
+/// its legend inside.
+fn series_key_ui(ui: &mut egui::Ui, app: &ActprofApp) -> Option<egui::Rect> {
+    let rows = &app.rows;
+    let grid = Grid::of(rows);
+    if !grid.has_several_targets() {
+        return None;
+    }
+    let metric = app.state.metric;
+    let dark = ui.visuals().dark_mode;
+    let has_series = |activation: &str, target: usize| {
+        grid.sizes.iter().any(|&elements| {
+            grid.cell(rows, activation, target, elements)
+                .and_then(|row| metric.value(row, rows))
+                .is_some()
+        })
+    };
+    let response = ui.vertical(|ui| {
+        egui::ScrollArea::horizontal()
+            .id_salt("compare-key")
+            .show(ui, |ui| {
+                egui::Grid::new("compare-key-grid")
+                    .num_columns(grid.activations.len() + 2)
+                    .show(ui, |ui| {
+                        ui.weak("target \\ series");
+                        for activation in &grid.activations {
+                            ui.label(activation);
+                        }
+                        ui.weak("timing");
+                        ui.end_row();
+                        for (index, target) in grid.targets.iter().enumerate() {
+                            ui.label(&target.name);
+                            for (series, activation) in grid.activations.iter().enumerate() {
+                                if has_series(activation, index) {
+                                    let colour = theme::series_shade(series, index, dark);
+                                    swatch_ui(ui, colour, &grid.on_target(activation, index));
+                                } else {
+                                    ui.weak("—");
+                                }
+                            }
+                            let timing = target.timing.as_deref().unwrap_or("");
+                            if target.is_emulated() {
+                                ui.colored_label(theme::warning(dark), timing);
+                            } else {
+                                ui.weak(timing);
+                            }
+                            ui.end_row();
+                        }
+                    });
+            });
+        if app.state.axis == AxisScale::Linear {
+            ui.weak("Targets' times differ by orders of magnitude: the Log axis shows them all.");
+        }
+    });
+    Some(response.response.rect)
+}
+
+/// A series' colour, named for screen readers and on hover.
+fn swatch_ui(ui: &mut egui::Ui, colour: egui::Color32, name: &str) {
+    let (rect, response) = ui.allocate_exact_size(SWATCH, egui::Sense::hover());
+    ui.painter().rect_filled(rect, 2.0, colour);
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, name));
+    response.on_hover_text(name);
 }
 
 /// One bar with its interval, already in plot coordinates.
@@ -67,23 +144,26 @@ fn chart_ui(ui: &mut egui::Ui, app: &ActprofApp, height: f32) -> egui::Rect {
     let log = app.state.axis == AxisScale::Log;
     let rows = &app.rows;
     let grid = Grid::of(rows);
-    let width = GROUP_FILL / grid.activations.len().max(1) as f64;
+    let dark = ui.visuals().dark_mode;
+    let targets = grid.targets.len().max(1);
+    let width = GROUP_FILL / (grid.activations.len() * targets).max(1) as f64;
 
-    let series: Vec<(String, Vec<PlacedBar>)> = grid
-        .activations
-        .iter()
-        .enumerate()
-        .map(|(index, activation)| {
-            let bars = grid
+    // A series per activation and target, the targets of one activation side by side.
+    let mut series: Vec<Series> = Vec::new();
+    for (index, activation) in grid.activations.iter().enumerate() {
+        for target in 0..grid.targets.len() {
+            let slot = index * targets + target;
+            let name = grid.on_target(activation, target);
+            let bars: Vec<PlacedBar> = grid
                 .sizes
                 .iter()
                 .enumerate()
                 .filter_map(|(group, &elements)| {
-                    let row = grid.cell(rows, activation, elements)?;
+                    let row = grid.cell(rows, activation, target, elements)?;
                     let value = metric.value(row, rows)?;
                     let interval = metric.interval(row, rows, bars_kind);
-                    let x = group as f64 - GROUP_FILL / 2.0 + width * (index as f64 + 0.5);
-                    let text = bar_text(activation, elements, value, interval, metric, bars_kind);
+                    let x = group as f64 - GROUP_FILL / 2.0 + width * (slot as f64 + 0.5);
+                    let text = bar_text(&name, elements, value, interval, metric, bars_kind);
                     Some(PlacedBar {
                         x,
                         value,
@@ -92,14 +172,17 @@ fn chart_ui(ui: &mut egui::Ui, app: &ActprofApp, height: f32) -> egui::Rect {
                     })
                 })
                 .collect();
-            (activation.clone(), bars)
-        })
-        .collect();
+            if !bars.is_empty() {
+                let colour = theme::series_shade(index, target, dark);
+                series.push(Series { name, colour, bars });
+            }
+        }
+    }
 
     // On a log axis the bars stand on the decade below the smallest value.
     let smallest = series
         .iter()
-        .flat_map(|(_, bars)| bars.iter().map(|bar| bar.value))
+        .flat_map(|series| series.bars.iter().map(|bar| bar.value))
         .filter(|value| *value > 0.0)
         .fold(f64::INFINITY, f64::min);
     let floor = if log && smallest.is_finite() {
@@ -115,11 +198,13 @@ fn chart_ui(ui: &mut egui::Ui, app: &ActprofApp, height: f32) -> egui::Rect {
         }
     };
 
-    // Room above the tallest whisker for the legend.
+    // Room above the tallest whisker for the legend (one target's, inside the plot).
     let tallest = series
         .iter()
-        .flat_map(|(_, bars)| {
-            bars.iter()
+        .flat_map(|series| {
+            series
+                .bars
+                .iter()
                 .map(|bar| bar.interval.map_or(bar.value, |(_, high)| high))
         })
         .fold(f64::NEG_INFINITY, f64::max);
@@ -152,13 +237,15 @@ fn chart_ui(ui: &mut egui::Ui, app: &ActprofApp, height: f32) -> egui::Rect {
         metric.label().to_owned()
     };
 
-    let response = Plot::new("compare-bars")
-        .height(height)
-        .legend(
+    let mut plot = Plot::new("compare-bars").height(height);
+    if !grid.has_several_targets() {
+        plot = plot.legend(
             Legend::default()
                 .position(Corner::LeftTop)
                 .follow_insertion_order(true),
-        )
+        );
+    }
+    let response = plot
         .include_y(headroom)
         .x_axis_label("Tensor length (elements)")
         .y_axis_label(y_label)
@@ -174,8 +261,8 @@ fn chart_ui(ui: &mut egui::Ui, app: &ActprofApp, height: f32) -> egui::Rect {
         })
         .allow_scroll(false)
         .show(ui, |plot_ui| {
-            for (index, (name, bars)) in series.iter().enumerate() {
-                let colour = theme::series(index);
+            for Series { name, colour, bars } in &series {
+                let colour = *colour;
                 let chart_bars = bars
                     .iter()
                     .map(|bar| {
@@ -213,6 +300,14 @@ fn chart_ui(ui: &mut egui::Ui, app: &ActprofApp, height: f32) -> egui::Rect {
             }
         });
     response.response.rect
+}
+
+/// The bars of one activation on one target.
+struct Series {
+    /// The activation, and the target when there are several (`relu on local`).
+    name: String,
+    colour: egui::Color32,
+    bars: Vec<PlacedBar>,
 }
 
 /// Error bars in the text colour so they stand out on every bar colour.
@@ -308,7 +403,16 @@ fn comparison_table_ui(
         );
         return;
     }
-    let headers = [
+    // Cells match on the target too; name it when the reports hold several.
+    let mut targets: Vec<&str> = current
+        .iter()
+        .chain(baseline)
+        .map(|r| r.target.as_str())
+        .collect();
+    targets.sort_unstable();
+    targets.dedup();
+    let with_target = targets.len() > 1;
+    let mut headers = vec![
         "Activation",
         "Elements",
         "Threads",
@@ -318,6 +422,9 @@ fn comparison_table_ui(
         "Change",
         "Verdict",
     ];
+    if with_target {
+        headers.insert(3, "Target");
+    }
     egui::ScrollArea::vertical()
         .id_salt("comparison")
         .show(ui, |ui| {
@@ -330,18 +437,21 @@ fn comparison_table_ui(
                     }
                     ui.end_row();
                     for comparison in &report.comparisons {
-                        comparison_row_ui(ui, comparison, dark);
+                        comparison_row_ui(ui, comparison, with_target, dark);
                     }
                 });
         });
 }
 
-fn comparison_row_ui(ui: &mut egui::Ui, comparison: &Comparison, dark: bool) {
+fn comparison_row_ui(ui: &mut egui::Ui, comparison: &Comparison, with_target: bool, dark: bool) {
     let key = &comparison.key;
     let label = activation_spec(&key.activation, &activation_params(&key.params));
     ui.label(dtype_suffixed(label, &key.dtype));
     ui.label(format_elements(key.elements));
     ui.label(key.threads.to_string());
+    if with_target {
+        ui.label(&key.target);
+    }
     ui.label(format!("{} ns", format_ns(comparison.base_median_ns)));
     ui.label(format!("{} ns", format_ns(comparison.new_median_ns)));
     ui.label(format!("{:.3}×", comparison.ratio));

@@ -1,5 +1,12 @@
 //! The Heatmap view: activations (one row per activation × dtype, `sigmoid (i8)`) × sizes,
 //! coloured by the chosen metric, with the full statistics of a cell on hover.
+//!
+//! Rows from several targets (this CPU and a board) sit side by side: the columns are
+//! grouped per target under a header naming it and what its times count. Each target has
+//! its own colour scale and legend: a board's times are a thousand times the host's, and on
+//! a shared scale every host cell would sit at one end of the ramp and every board cell at
+//! the other, showing only that the board is slower. The numbers in the cells compare
+//! across targets; the colours compare within one.
 
 use egui::{Align2, FontId, Rect, Sense, Stroke, pos2, vec2};
 
@@ -7,7 +14,9 @@ use crate::report::Row;
 
 use super::super::app::{Action, ActprofApp};
 use super::super::dialogs::{Purpose, file_button};
-use super::super::model::{Grid, Metric, format_elements, format_ns, format_number, quant_params};
+use super::super::model::{
+    Grid, GridTarget, Metric, format_elements, format_ns, format_number, quant_params,
+};
 use super::super::theme;
 use super::{export_png_ui, metric_ui, no_results_ui};
 
@@ -19,14 +28,35 @@ const ROW_HEIGHT: f32 = 30.0;
 const MAX_ROW_HEIGHT: f32 = 56.0;
 /// Colours switch to a log scale when the largest value is this many times the smallest.
 const LOG_COLOUR_RATIO: f64 = 20.0;
+/// Height of the per-target header above the sizes, when there are several targets.
+const TARGET_HEADER_HEIGHT: f32 = 38.0;
+/// Space between the column groups of two targets, in points.
+const GROUP_GAP: f32 = 12.0;
 
-/// The accessible label of a heatmap cell: `heatmap cell gelu 64k: 0.412 ns/element`.
-pub fn cell_label(activation: &str, elements: u64, value: Option<f64>, metric: Metric) -> String {
+/// The accessible label of a heatmap cell: `heatmap cell gelu 64k: 0.412 ns/element`, or
+/// with several targets `heatmap cell gelu 64k on local: 0.412 ns/element`.
+pub fn cell_label(
+    activation: &str,
+    target: Option<&str>,
+    elements: u64,
+    value: Option<f64>,
+    metric: Metric,
+) -> String {
     let shown = value.map_or_else(|| "not available".to_owned(), |value| metric.format(value));
+    let on = target.map_or_else(String::new, |target| format!(" on {target}"));
     format!(
-        "heatmap cell {activation} {}: {shown}",
+        "heatmap cell {activation} {}{on}: {shown}",
         format_elements(elements)
     )
+}
+
+/// The accessible label of a target's column header: `heatmap target local: host
+/// monotonic clock`.
+pub fn target_label(target: &GridTarget) -> String {
+    match &target.timing {
+        Some(timing) => format!("heatmap target {}: {timing}", target.name),
+        None => format!("heatmap target {}", target.name),
+    }
 }
 
 /// How values map to colours.
@@ -67,16 +97,17 @@ impl ColourScale {
 }
 
 /// What the heatmap shows: the grid, the metric value of each cell (row-major by
-/// activation), and the colour scale spanning them.
+/// activation), and the colour scale of each target.
 pub struct HeatmapData {
     /// The metric the values are in.
     pub metric: Metric,
-    /// Activations (rows) × sizes (columns).
+    /// Activations (rows) × target and size (columns, [`Grid::columns`]).
     pub grid: Grid,
     /// `values[row][column]`; `None` where a cell was not measured.
     pub values: Vec<Vec<Option<f64>>>,
-    /// Colours spanning the values.
-    pub scale: ColourScale,
+    /// Colours spanning each target's values, in [`Grid::targets`] order; `None` for a
+    /// target with no value of this metric.
+    pub scales: Vec<Option<ColourScale>>,
 }
 
 impl HeatmapData {
@@ -87,37 +118,112 @@ impl HeatmapData {
             .activations
             .iter()
             .map(|activation| {
-                grid.sizes
+                grid.columns
                     .iter()
-                    .map(|&size| {
-                        grid.cell(rows, activation, size)
+                    .map(|column| {
+                        grid.cell(rows, activation, column.target, column.elements)
                             .and_then(|r| metric.value(r, rows))
                     })
                     .collect()
             })
             .collect();
-        let scale = ColourScale::of(values.iter().flatten().flatten().copied())?;
-        Some(Self {
+        let scales: Vec<Option<ColourScale>> = (0..grid.targets.len())
+            .map(|target| {
+                let of_target = grid
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, c)| (c.target == target).then_some(index));
+                let columns: Vec<usize> = of_target.collect();
+                ColourScale::of(
+                    values
+                        .iter()
+                        .flat_map(|row| columns.iter().filter_map(|&c| row[c])),
+                )
+            })
+            .collect();
+        scales.iter().any(Option::is_some).then_some(Self {
             metric,
             grid,
             values,
-            scale,
+            scales,
         })
     }
 
-    /// What the colours mean, for legends.
-    pub fn scale_note(&self) -> String {
+    /// The colour of `value` in heatmap column `column` (on its target's scale).
+    pub fn colour(&self, column: usize, value: f64) -> egui::Color32 {
+        let target = self.grid.columns[column].target;
+        let fraction = self.scales[target]
+            .as_ref()
+            .map_or(0.5, |scale| scale.fraction(value));
+        theme::ramp(fraction)
+    }
+
+    /// What the colours of `scale` mean, for legends.
+    pub fn scale_note(&self, scale: &ColourScale) -> String {
         let direction = if self.metric.higher_is_better() {
             "higher is better"
         } else {
             "lower is better"
         };
-        let mapping = if self.scale.log {
+        let mapping = if scale.log {
             "log colour scale"
         } else {
             "linear colour scale"
         };
         format!("{mapping}; {direction}")
+    }
+
+    /// How the colours of several targets relate, for the legend's first line.
+    pub fn targets_note(&self) -> String {
+        format!(
+            "Colour: {}, a scale per target (compare targets by the numbers, not the colours)",
+            self.metric.unit()
+        )
+    }
+}
+
+/// Where a heatmap's columns go, in points from the left of the grid.
+struct ColumnLayout {
+    /// Left edge of each column (after the label column).
+    lefts: Vec<f32>,
+    /// Width of each column.
+    widths: Vec<f32>,
+    /// Each target's span: its first column's left edge and its last column's right edge.
+    spans: Vec<(f32, f32)>,
+}
+
+impl ColumnLayout {
+    /// `base` wide columns, each target's widened until its header fits in `needed[t]`.
+    fn new(grid: &Grid, base: f32, needed: &[f32]) -> Self {
+        let mut lefts = Vec::with_capacity(grid.columns.len());
+        let mut widths = Vec::with_capacity(grid.columns.len());
+        let mut spans = Vec::with_capacity(grid.targets.len());
+        let mut x = LABEL_WIDTH;
+        for (target, needed) in needed.iter().enumerate() {
+            if target > 0 {
+                x += GROUP_GAP;
+            }
+            let count = grid.columns.iter().filter(|c| c.target == target).count();
+            let width = base.max(needed / count.max(1) as f32);
+            let start = x;
+            for _ in 0..count {
+                lefts.push(x);
+                widths.push(width);
+                x += width;
+            }
+            spans.push((start, x));
+        }
+        Self {
+            lefts,
+            widths,
+            spans,
+        }
+    }
+
+    /// Right edge of the last column.
+    fn right(&self) -> f32 {
+        self.spans.last().map_or(LABEL_WIDTH, |span| span.1)
     }
 }
 
@@ -157,6 +263,11 @@ pub fn heatmap_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Act
                 } else {
                     "activation"
                 };
+                let per = if data.grid.has_several_targets() {
+                    format!("{per}, target")
+                } else {
+                    per.to_owned()
+                };
                 ui.label(format!("{} per {per} and tensor length", metric.label()));
                 grid_ui(ui, &data, rows);
                 ui.add_space(8.0);
@@ -175,49 +286,74 @@ fn grid_ui(ui: &mut egui::Ui, data: &HeatmapData, rows: &[Row]) {
         metric,
         grid,
         values,
-        scale,
+        ..
     } = data;
     let metric = *metric;
-    let columns = grid.sizes.len() as f32;
+    let several = grid.has_several_targets();
+    let text_colour = ui.visuals().text_color();
+    let weak_colour = ui.visuals().weak_text_color();
+    let font = FontId::proportional(13.0);
+
+    let header_height = if several {
+        TARGET_HEADER_HEIGHT + ROW_HEIGHT
+    } else {
+        ROW_HEIGHT
+    };
+    let gaps = GROUP_GAP * grid.targets.len().saturating_sub(1) as f32;
+    let columns = grid.columns.len() as f32;
     let activations = grid.activations.len() as f32;
-    let cell_width = ((ui.available_width() - LABEL_WIDTH) / columns).clamp(70.0, 170.0);
-    // Keep room below the grid for the legend and the hint (about three rows).
-    let cell_height = ((ui.available_height() - ROW_HEIGHT * 4.0) / activations)
+    let cell_width = ((ui.available_width() - LABEL_WIDTH - gaps) / columns).clamp(70.0, 170.0);
+    // Keep room below the grid for the legend and the hint (about three rows, and one more
+    // per target when each has its own legend line).
+    let legend_rows = if several {
+        grid.targets.len() as f32 + 1.0
+    } else {
+        0.0
+    };
+    let cell_height = ((ui.available_height() - header_height - ROW_HEIGHT * (3.0 + legend_rows))
+        / activations)
         .clamp(ROW_HEIGHT, MAX_ROW_HEIGHT);
-    let size = vec2(
-        LABEL_WIDTH + cell_width * columns,
-        ROW_HEIGHT + cell_height * activations,
-    );
+    // Each target's header is its name over its timing; its columns widen to hold it.
+    let needed: Vec<f32> = if several {
+        header_widths(ui, grid)
+    } else {
+        vec![0.0]
+    };
+    let layout = ColumnLayout::new(grid, cell_width, &needed);
+    let size = vec2(layout.right(), header_height + cell_height * activations);
     let (area, _) = ui.allocate_exact_size(size, Sense::hover());
     let painter = ui.painter_at(area);
-    let text_colour = ui.visuals().text_color();
-    let font = FontId::proportional(13.0);
     let origin = area.min;
 
+    if several {
+        target_headers_ui(ui, &painter, origin, grid, &layout);
+    }
+
+    let sizes_top = header_height - ROW_HEIGHT;
     painter.text(
-        origin + vec2(4.0, ROW_HEIGHT / 2.0),
+        origin + vec2(4.0, sizes_top + ROW_HEIGHT / 2.0),
         Align2::LEFT_CENTER,
         "activation \\ elements",
         font.clone(),
-        ui.visuals().weak_text_color(),
+        weak_colour,
     );
-    for (column, &elements) in grid.sizes.iter().enumerate() {
+    for (column, grid_column) in grid.columns.iter().enumerate() {
         let centre = origin
             + vec2(
-                LABEL_WIDTH + cell_width * (column as f32 + 0.5),
-                ROW_HEIGHT / 2.0,
+                layout.lefts[column] + layout.widths[column] / 2.0,
+                sizes_top + ROW_HEIGHT / 2.0,
             );
         painter.text(
             centre,
             Align2::CENTER_CENTER,
-            format_elements(elements),
+            format_elements(grid_column.elements),
             font.clone(),
             text_colour,
         );
     }
 
     for (row_index, activation) in grid.activations.iter().enumerate() {
-        let top = origin.y + ROW_HEIGHT + cell_height * row_index as f32;
+        let top = origin.y + header_height + cell_height * row_index as f32;
         painter.text(
             pos2(origin.x + 4.0, top + cell_height / 2.0),
             Align2::LEFT_CENTER,
@@ -225,14 +361,13 @@ fn grid_ui(ui: &mut egui::Ui, data: &HeatmapData, rows: &[Row]) {
             font.clone(),
             text_colour,
         );
-        for (column, &elements) in grid.sizes.iter().enumerate() {
-            let left = origin.x + LABEL_WIDTH + cell_width * column as f32;
+        for (column, grid_column) in grid.columns.iter().enumerate() {
+            let left = origin.x + layout.lefts[column];
             let rect =
-                Rect::from_min_size(pos2(left, top), vec2(cell_width, cell_height)).shrink(1.0);
+                Rect::from_min_size(pos2(left, top), vec2(layout.widths[column], cell_height))
+                    .shrink(1.0);
             let value = values[row_index][column];
-            let fill = value.map_or(ui.visuals().faint_bg_color, |v| {
-                theme::ramp(scale.fraction(v))
-            });
+            let fill = value.map_or(ui.visuals().faint_bg_color, |v| data.colour(column, v));
             painter.rect_filled(rect, 2.0, fill);
             let text = value.map_or_else(|| "—".to_owned(), |v| metric.format_bare(v));
             painter.text(
@@ -243,9 +378,12 @@ fn grid_ui(ui: &mut egui::Ui, data: &HeatmapData, rows: &[Row]) {
                 theme::text_on(fill),
             );
 
+            let target = &grid.targets[grid_column.target];
+            let elements = grid_column.elements;
             let id = ui.scope_id().with(("heatmap-cell", row_index, column));
             let response = ui.interact(rect, id, Sense::hover());
-            let label = cell_label(activation, elements, value, metric);
+            let named = several.then_some(target.name.as_str());
+            let label = cell_label(activation, named, elements, value, metric);
             response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &label));
             if response.hovered() {
                 painter.rect_stroke(
@@ -255,10 +393,87 @@ fn grid_ui(ui: &mut egui::Ui, data: &HeatmapData, rows: &[Row]) {
                     egui::StrokeKind::Inside,
                 );
             }
-            let row = grid.cell(rows, activation, elements);
-            response
-                .on_hover_ui(|ui| cell_tooltip_ui(ui, activation, elements, row, value, metric));
+            let row = grid.cell(rows, activation, grid_column.target, elements);
+            let title = grid.on_target(activation, grid_column.target);
+            response.on_hover_ui(|ui| cell_tooltip_ui(ui, &title, elements, row, value, metric));
         }
+    }
+}
+
+/// Font of a target's name in its header; its timing goes under it a size smaller.
+const TARGET_FONT_SIZE: f32 = 13.0;
+
+/// The width each target's header needs: its name or its timing, whichever is wider.
+fn header_widths(ui: &egui::Ui, grid: &Grid) -> Vec<f32> {
+    let width = |text: &str, size: f32| {
+        ui.painter()
+            .layout_no_wrap(
+                text.to_owned(),
+                FontId::proportional(size),
+                egui::Color32::WHITE,
+            )
+            .size()
+            .x
+    };
+    grid.targets
+        .iter()
+        .map(|target| {
+            let timing = target
+                .timing
+                .as_deref()
+                .map_or(0.0, |t| width(t, TARGET_FONT_SIZE - 1.0));
+            width(&target.name, TARGET_FONT_SIZE).max(timing) + 12.0
+        })
+        .collect()
+}
+
+/// Each target's name over its timing (an emulator's in the warning colour), centred on its
+/// columns (from the grid's top left corner `origin`) with a rule under them; named for
+/// screen readers.
+fn target_headers_ui(
+    ui: &egui::Ui,
+    painter: &egui::Painter,
+    origin: egui::Pos2,
+    grid: &Grid,
+    layout: &ColumnLayout,
+) {
+    let text_colour = ui.visuals().text_color();
+    let weak_colour = ui.visuals().weak_text_color();
+    let dark = ui.visuals().dark_mode;
+    for (index, (target, span)) in grid.targets.iter().zip(&layout.spans).enumerate() {
+        let rect = Rect::from_min_max(
+            origin + vec2(span.0 + 1.0, 0.0),
+            origin + vec2(span.1 - 1.0, TARGET_HEADER_HEIGHT - 2.0),
+        );
+        painter.text(
+            pos2(rect.center().x, rect.min.y + 10.0),
+            Align2::CENTER_CENTER,
+            &target.name,
+            FontId::proportional(TARGET_FONT_SIZE),
+            text_colour,
+        );
+        if let Some(timing) = &target.timing {
+            let colour = if target.is_emulated() {
+                theme::warning(dark)
+            } else {
+                weak_colour
+            };
+            painter.text(
+                pos2(rect.center().x, rect.min.y + 26.0),
+                Align2::CENTER_CENTER,
+                timing,
+                FontId::proportional(TARGET_FONT_SIZE - 1.0),
+                colour,
+            );
+        }
+        painter.line_segment(
+            [rect.left_bottom(), rect.right_bottom()],
+            Stroke::new(1.0, weak_colour),
+        );
+        let id = ui.scope_id().with(("heatmap-target", index));
+        let label = target_label(target);
+        ui.interact(rect, id, Sense::hover())
+            .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &label));
     }
 }
 
@@ -339,28 +554,68 @@ fn cell_tooltip_ui(
             line("vs int8 definition", format!("{lsb} LSB"));
         }
         line("threads", row.threads.to_string());
+        line("target", row.target.clone());
+        if let Some(timing) = &row.timing {
+            line("timing", timing.clone());
+        }
+        if let Some(cycles) = row.median_cycles_per_call {
+            line(
+                "median cycles",
+                format!("{} per call", format_number(cycles)),
+            );
+        }
     });
 }
 
 fn legend_ui(ui: &mut egui::Ui, data: &HeatmapData) {
+    let metric = data.metric;
+    if !data.grid.has_several_targets() {
+        let Some(scale) = data.scales.first().and_then(Option::as_ref) else {
+            return;
+        };
+        ui.horizontal(|ui| {
+            ui.label(format!("Colour: {}", metric.unit()));
+            scale_ui(ui, data, scale);
+        });
+        return;
+    }
+    ui.label(data.targets_note());
+    // A row per target, the gradients one under the other; what each target's times
+    // count is in its column header.
+    egui::Grid::new("heatmap-legend")
+        .num_columns(5)
+        .show(ui, |ui| {
+            for (target, scale) in data.grid.targets.iter().zip(&data.scales) {
+                ui.label(format!("{}:", target.name));
+                match scale {
+                    Some(scale) => scale_ui(ui, data, scale),
+                    None => {
+                        ui.weak(format!("no {} values", metric.unit()));
+                    }
+                }
+                ui.end_row();
+            }
+        });
+}
+
+/// The low end, the gradient bar, the high end and what the colours mean, as four widgets
+/// (in a row, or in a legend grid's columns).
+fn scale_ui(ui: &mut egui::Ui, data: &HeatmapData, scale: &ColourScale) {
     /// Slices of the gradient bar.
     const STEPS: usize = 64;
-    ui.horizontal(|ui| {
-        ui.label(format!("Colour: {}", data.metric.unit()));
-        ui.label(data.metric.format(data.scale.low));
-        let (rect, _) = ui.allocate_exact_size(vec2(220.0, 16.0), Sense::hover());
-        let painter = ui.painter_at(rect);
-        let step = rect.width() / STEPS as f32;
-        for i in 0..STEPS {
-            let slice = Rect::from_min_size(
-                pos2(rect.min.x + step * i as f32, rect.min.y),
-                vec2(step + 0.5, rect.height()),
-            );
-            painter.rect_filled(slice, 0.0, theme::ramp(i as f64 / (STEPS - 1) as f64));
-        }
-        ui.label(data.metric.format(data.scale.high));
-        ui.weak(format!("({})", data.scale_note()));
-    });
+    ui.label(data.metric.format(scale.low));
+    let (rect, _) = ui.allocate_exact_size(vec2(220.0, 16.0), Sense::hover());
+    let painter = ui.painter_at(rect);
+    let step = rect.width() / STEPS as f32;
+    for i in 0..STEPS {
+        let slice = Rect::from_min_size(
+            pos2(rect.min.x + step * i as f32, rect.min.y),
+            vec2(step + 0.5, rect.height()),
+        );
+        painter.rect_filled(slice, 0.0, theme::ramp(i as f64 / (STEPS - 1) as f64));
+    }
+    ui.label(data.metric.format(scale.high));
+    ui.weak(format!("({})", data.scale_note(scale)));
 }
 
 #[cfg(test)]
@@ -379,7 +634,36 @@ mod tests {
 
     #[test]
     fn cell_label_names_activation_size_value_and_unit() {
-        let label = cell_label("gelu", 65_536, Some(0.412), Metric::NsPerElement);
+        let label = cell_label("gelu", None, 65_536, Some(0.412), Metric::NsPerElement);
         assert_eq!(label, "heatmap cell gelu 64k: 0.412 ns/element");
+        let label = cell_label("gelu", Some("local"), 1024, None, Metric::NsPerElement);
+        assert_eq!(label, "heatmap cell gelu 1k on local: not available");
+    }
+
+    #[test]
+    fn each_target_gets_its_own_colour_scale() {
+        use super::super::super::model::tests::row;
+        let board = |activation: &str, median_ns: f64| Row {
+            target: "board:test".to_owned(),
+            ..row(activation, "", 1024, median_ns)
+        };
+        let rows = [
+            row("relu", "", 1024, 50.0),
+            row("tanh", "", 1024, 500.0),
+            board("relu", 80_000.0),
+            board("tanh", 800_000.0),
+        ];
+        let data = HeatmapData::of(&rows, Metric::NsPerCall).expect("values");
+        let ranges: Vec<(f64, f64)> = data
+            .scales
+            .iter()
+            .map(|scale| scale.as_ref().map(|s| (s.low, s.high)).expect("a scale"))
+            .collect();
+        assert_eq!(ranges, [(50.0, 500.0), (80_000.0, 800_000.0)]);
+        // The fastest cell of each target takes the low end of the ramp, the slowest the
+        // high end, whatever the other target's times.
+        assert_eq!(data.colour(0, 50.0), theme::ramp(0.0));
+        assert_eq!(data.colour(1, 800_000.0), theme::ramp(1.0));
+        assert!(data.targets_note().contains("a scale per target"));
     }
 }

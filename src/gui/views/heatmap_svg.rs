@@ -1,5 +1,6 @@
 //! The heatmap as an SVG document, drawn from the same data as the on-screen view (not from
-//! a screenshot), so it stays sharp at any size.
+//! a screenshot), so it stays sharp at any size. Several targets get the view's layout: a
+//! header per target over its sizes, and a legend line per target's colour scale.
 
 use std::fmt::Write as _;
 
@@ -7,7 +8,7 @@ use egui::Color32;
 
 use super::super::model::format_elements;
 use super::super::theme;
-use super::heatmap::HeatmapData;
+use super::heatmap::{ColourScale, HeatmapData};
 
 /// Layout in SVG user units (px).
 const LABEL_WIDTH: f64 = 190.0;
@@ -19,14 +20,34 @@ const LEGEND_HEIGHT: f64 = 46.0;
 /// Slices of the legend's gradient bar.
 const LEGEND_STEPS: usize = 32;
 const LEGEND_WIDTH: f64 = 240.0;
+/// Height of the per-target header (name over timing), with several targets.
+const TARGET_HEADER_HEIGHT: f64 = 40.0;
+/// Space between two targets' column groups.
+const GROUP_GAP: f64 = 12.0;
+/// Width of one character of the 13 px sans-serif text, roughly, for sizing headers.
+const CHAR_WIDTH: f64 = 7.0;
+/// Height of each target's legend line after the first.
+const LEGEND_LINE: f64 = 24.0;
 
 /// The heatmap of `data` as a standalone SVG document (black text on white).
 pub fn heatmap_svg(data: &HeatmapData) -> String {
-    let columns = data.grid.sizes.len() as f64;
-    let rows = data.grid.activations.len() as f64;
-    let width = LABEL_WIDTH + CELL_WIDTH * columns + 10.0;
-    let grid_top = TITLE_HEIGHT + HEADER_HEIGHT;
-    let height = grid_top + CELL_HEIGHT * rows + LEGEND_HEIGHT;
+    let grid = &data.grid;
+    let several = grid.has_several_targets();
+    let rows = grid.activations.len() as f64;
+    let lefts = column_lefts(data);
+    let right = lefts
+        .last()
+        .map_or(LABEL_WIDTH, |(left, width)| left + width);
+    let width = right + 10.0;
+    let target_header = if several { TARGET_HEADER_HEIGHT } else { 0.0 };
+    let sizes_top = TITLE_HEIGHT + target_header;
+    let grid_top = sizes_top + HEADER_HEIGHT;
+    let legend_lines = if several {
+        grid.targets.len() as f64
+    } else {
+        0.0
+    };
+    let height = grid_top + CELL_HEIGHT * rows + LEGEND_HEIGHT + LEGEND_LINE * legend_lines;
 
     let mut svg = String::new();
     // Writing to a String cannot fail.
@@ -43,23 +64,32 @@ pub fn heatmap_svg(data: &HeatmapData) -> String {
         svg,
         r#"<rect width="{width}" height="{height}" fill="white"/>"#
     );
-    let title = format!("{} per activation and tensor length", data.metric.label());
+    let per = if several {
+        "activation, target"
+    } else {
+        "activation"
+    };
+    let title = format!("{} per {per} and tensor length", data.metric.label());
     text(&mut svg, 4.0, 20.0, "start", Color32::BLACK, &title);
+    if several {
+        target_headers(&mut svg, data, &lefts);
+    }
     text(
         &mut svg,
         4.0,
-        TITLE_HEIGHT + 18.0,
+        sizes_top + 18.0,
         "start",
         Color32::GRAY,
         "activation \\ elements",
     );
-    for (column, &elements) in data.grid.sizes.iter().enumerate() {
-        let x = LABEL_WIDTH + CELL_WIDTH * (column as f64 + 0.5);
-        let label = format_elements(elements);
+    for (column, grid_column) in grid.columns.iter().enumerate() {
+        let (left, cell_width) = lefts[column];
+        let label = format_elements(grid_column.elements);
+        let x = left + cell_width / 2.0;
         text(
             &mut svg,
             x,
-            TITLE_HEIGHT + 18.0,
+            sizes_top + 18.0,
             "middle",
             Color32::BLACK,
             &label,
@@ -77,34 +107,144 @@ pub fn heatmap_svg(data: &HeatmapData) -> String {
             activation,
         );
         for (column, value) in data.values[row].iter().enumerate() {
-            let left = LABEL_WIDTH + CELL_WIDTH * column as f64;
-            let fill = value.map_or(Color32::from_gray(235), |v| {
-                theme::ramp(data.scale.fraction(v))
-            });
+            let (left, cell_width) = lefts[column];
+            let fill = value.map_or(Color32::from_gray(235), |v| data.colour(column, v));
             let _ = writeln!(
                 svg,
                 r#"<rect x="{}" y="{}" width="{}" height="{}" rx="2" fill="{}"/>"#,
                 left + 1.0,
                 top + 1.0,
-                CELL_WIDTH - 2.0,
+                cell_width - 2.0,
                 CELL_HEIGHT - 2.0,
                 hex(fill)
             );
             let shown = value.map_or_else(|| "—".to_owned(), |v| data.metric.format_bare(v));
-            let (x, y) = (left + CELL_WIDTH / 2.0, top + CELL_HEIGHT / 2.0 + 5.0);
+            let (x, y) = (left + cell_width / 2.0, top + CELL_HEIGHT / 2.0 + 5.0);
             text(&mut svg, x, y, "middle", theme::text_on(fill), &shown);
         }
     }
 
-    legend(&mut svg, data, grid_top + CELL_HEIGHT * rows + 14.0);
+    let legend_top = grid_top + CELL_HEIGHT * rows + 14.0;
+    if several {
+        let note = data.targets_note();
+        text(
+            &mut svg,
+            4.0,
+            legend_top + 13.0,
+            "start",
+            Color32::DARK_GRAY,
+            &note,
+        );
+        for (index, (target, scale)) in grid.targets.iter().zip(&data.scales).enumerate() {
+            let top = legend_top + LEGEND_LINE * (index as f64 + 1.0);
+            let name = match &target.timing {
+                Some(timing) if target.is_emulated() => format!("{} ({timing})", target.name),
+                _ => target.name.clone(),
+            };
+            match scale {
+                Some(scale) => legend(&mut svg, data, scale, top, Some(&name)),
+                None => text(&mut svg, 4.0, top + 13.0, "start", Color32::BLACK, &name),
+            }
+        }
+    } else if let Some(scale) = data.scales.first().and_then(Option::as_ref) {
+        legend(&mut svg, data, scale, legend_top, None);
+    }
     svg.push_str("</svg>\n");
     svg
 }
 
-fn legend(svg: &mut String, data: &HeatmapData, top: f64) {
+/// Left edge and width of each column: targets' groups apart, each widened until its
+/// header fits.
+fn column_lefts(data: &HeatmapData) -> Vec<(f64, f64)> {
+    let grid = &data.grid;
+    let several = grid.has_several_targets();
+    let mut lefts = Vec::with_capacity(grid.columns.len());
+    let mut x = LABEL_WIDTH;
+    for (index, target) in grid.targets.iter().enumerate() {
+        if index > 0 {
+            x += GROUP_GAP;
+        }
+        let count = grid.columns.iter().filter(|c| c.target == index).count();
+        let header = target
+            .name
+            .len()
+            .max(target.timing.as_ref().map_or(0, String::len));
+        let needed = if several {
+            header as f64 * CHAR_WIDTH + 12.0
+        } else {
+            0.0
+        };
+        let width = CELL_WIDTH.max(needed / count.max(1) as f64);
+        for _ in 0..count {
+            lefts.push((x, width));
+            x += width;
+        }
+    }
+    lefts
+}
+
+/// Each target's name over its timing, centred on its columns, with a rule below.
+fn target_headers(svg: &mut String, data: &HeatmapData, lefts: &[(f64, f64)]) {
+    let grid = &data.grid;
+    for (index, target) in grid.targets.iter().enumerate() {
+        let spans: Vec<(f64, f64)> = grid
+            .columns
+            .iter()
+            .zip(lefts)
+            .filter(|(column, _)| column.target == index)
+            .map(|(_, &span)| span)
+            .collect();
+        let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
+            continue;
+        };
+        let (start, end) = (first.0, last.0 + last.1);
+        let centre = (start + end) / 2.0;
+        let top = TITLE_HEIGHT;
+        text(
+            svg,
+            centre,
+            top + 14.0,
+            "middle",
+            Color32::BLACK,
+            &target.name,
+        );
+        if let Some(timing) = &target.timing {
+            let colour = if target.is_emulated() {
+                Color32::from_rgb(150, 80, 0)
+            } else {
+                Color32::DARK_GRAY
+            };
+            text(svg, centre, top + 30.0, "middle", colour, timing);
+        }
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="#999999"/>"##,
+            start + 1.0,
+            end - 1.0,
+            y = top + TARGET_HEADER_HEIGHT - 3.0,
+        );
+    }
+}
+
+/// One colour scale: low end, gradient, high end and what the colours mean; `name` (a
+/// target) goes first when there are several.
+fn legend(svg: &mut String, data: &HeatmapData, scale: &ColourScale, top: f64, name: Option<&str>) {
     let metric = data.metric;
-    let low = format!("{} (low)", metric.format(data.scale.low));
-    text(svg, 4.0, top + 13.0, "start", Color32::BLACK, &low);
+    let low = format!("{} (low)", metric.format(scale.low));
+    match name {
+        Some(name) => {
+            let low = format!("{name}: {low}");
+            text(
+                svg,
+                LABEL_WIDTH - 8.0,
+                top + 13.0,
+                "end",
+                Color32::BLACK,
+                &low,
+            );
+        }
+        None => text(svg, 4.0, top + 13.0, "start", Color32::BLACK, &low),
+    }
     let bar_left = LABEL_WIDTH;
     let step = LEGEND_WIDTH / LEGEND_STEPS as f64;
     for i in 0..LEGEND_STEPS {
@@ -117,7 +257,20 @@ fn legend(svg: &mut String, data: &HeatmapData, top: f64) {
             hex(colour)
         );
     }
-    let high = format!("{} (high)", metric.format(data.scale.high));
+    let high = format!("{} (high)", metric.format(scale.high));
+    let note = data.scale_note(scale);
+    if name.is_some() {
+        let high = format!("{high}, {note}");
+        text(
+            svg,
+            bar_left + LEGEND_WIDTH + 8.0,
+            top + 13.0,
+            "start",
+            Color32::BLACK,
+            &high,
+        );
+        return;
+    }
     text(
         svg,
         bar_left + LEGEND_WIDTH + 8.0,
@@ -126,7 +279,7 @@ fn legend(svg: &mut String, data: &HeatmapData, top: f64) {
         Color32::BLACK,
         &high,
     );
-    let note = format!("Colour: {}, {}", metric.unit(), data.scale_note());
+    let note = format!("Colour: {}, {note}", metric.unit());
     text(svg, 4.0, top + 32.0, "start", Color32::DARK_GRAY, &note);
 }
 
@@ -178,6 +331,35 @@ mod tests {
         assert!(svg.contains(">—</text>"), "gelu at 4k was not measured");
         assert!(svg.contains("100 ns/call (low)") && svg.contains("400 ns/call (high)"));
         assert!(svg.contains(">activation \\ elements</text>"));
+    }
+
+    #[test]
+    fn several_targets_get_a_header_and_a_legend_line_each() {
+        let board = |activation: &str, median_ns: f64| crate::report::Row {
+            target: "board:qemu-mps2-an386 actprof-fw/0.1.0".to_owned(),
+            timing: Some(crate::target::board::TIMING_QEMU.to_owned()),
+            ..row(activation, "", 256, median_ns)
+        };
+        let rows = [
+            row("relu", "", 1024, 60.0),
+            row("gelu", "", 1024, 600.0),
+            board("relu", 20_000.0),
+            board("gelu", 900_000.0),
+        ];
+        let data = HeatmapData::of(&rows, Metric::NsPerCall).expect("values");
+        let svg = heatmap_svg(&data);
+        assert!(svg.contains(">local</text>"));
+        assert!(svg.contains(">board:qemu-mps2-an386 actprof-fw/0.1.0</text>"));
+        assert!(svg.contains(">QEMU instruction count, not real-chip cycles</text>"));
+        // 4 cells + background + one gradient per target.
+        assert_eq!(svg.matches("<rect ").count(), 4 + 1 + 2 * LEGEND_STEPS);
+        // Each target's fastest cell is at the low end of its own scale.
+        assert_eq!(
+            svg.matches(&format!(r#"fill="{}"/>"#, hex(theme::ramp(0.0))))
+                .count(),
+            4
+        );
+        assert!(svg.contains("60.0 ns/call (low)") && svg.contains("20 000 ns/call (low)"));
     }
 
     #[test]

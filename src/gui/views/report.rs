@@ -21,8 +21,15 @@ pub enum Column {
     Elements,
     /// Threads per kernel call.
     Threads,
+    /// Where it ran (`local`, a board and its firmware).
+    Target,
+    /// What measured the times (the host's clock, a board's timer, QEMU's instruction
+    /// count).
+    Timing,
     /// Median time per call.
     Median,
+    /// Median cycles per call, from a board's cycle counter.
+    Cycles,
     /// Bootstrap 95% confidence interval of the median.
     Ci95,
     /// Median absolute deviation (× 1.4826).
@@ -47,12 +54,15 @@ pub enum Column {
 
 impl Column {
     /// Every column in display order.
-    pub const ALL: [Column; 15] = [
+    pub const ALL: [Column; 18] = [
         Column::Activation,
         Column::DType,
         Column::Elements,
         Column::Threads,
+        Column::Target,
+        Column::Timing,
         Column::Median,
+        Column::Cycles,
         Column::Ci95,
         Column::Mad,
         Column::P5,
@@ -72,7 +82,10 @@ impl Column {
             Column::DType => "Dtype",
             Column::Elements => "Elements",
             Column::Threads => "Threads",
+            Column::Target => "Target",
+            Column::Timing => "Timing",
             Column::Median => "Median (ns)",
+            Column::Cycles => "Median (cycles)",
             Column::Ci95 => "95% CI (ns)",
             Column::Mad => "MAD (ns)",
             Column::P5 => "p5 (ns)",
@@ -84,6 +97,15 @@ impl Column {
             Column::Outliers => "Outliers (mild/severe)",
             Column::Samples => "Samples",
         }
+    }
+
+    /// The columns of a table of `rows`: every one, except cycles when no row has them.
+    pub fn shown(rows: &[Row]) -> Vec<Column> {
+        let cycles = rows.iter().any(|row| row.median_cycles_per_call.is_some());
+        Column::ALL
+            .into_iter()
+            .filter(|&column| cycles || column != Column::Cycles)
+            .collect()
     }
 
     fn text(self, row: &Row) -> String {
@@ -99,7 +121,12 @@ impl Column {
             }
             Column::Elements => row.elements.to_string(),
             Column::Threads => row.threads.to_string(),
+            Column::Target => row.target.clone(),
+            Column::Timing => row.timing.clone().unwrap_or_default(),
             Column::Median => format_ns(row.median_ns),
+            Column::Cycles => row
+                .median_cycles_per_call
+                .map_or_else(String::new, format_number),
             Column::Ci95 => {
                 format!(
                     "{} – {}",
@@ -128,7 +155,13 @@ impl Column {
             Column::DType => a.dtype.cmp(&b.dtype),
             Column::Elements => a.elements.cmp(&b.elements),
             Column::Threads => a.threads.cmp(&b.threads),
+            Column::Target => a.target.cmp(&b.target),
+            Column::Timing => a.timing.cmp(&b.timing),
             Column::Median => by(|row| row.median_ns),
+            Column::Cycles => {
+                let cycles = |row: &Row| row.median_cycles_per_call.unwrap_or(f64::NEG_INFINITY);
+                cycles(a).total_cmp(&cycles(b))
+            }
             Column::Ci95 => by(|row| row.ci95_low_ns),
             Column::Mad => by(|row| row.mad_ns),
             Column::P5 => by(|row| row.p5_ns),
@@ -212,12 +245,13 @@ pub fn report_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Acti
         return;
     }
     let order = app.sort.indices(&app.rows);
+    let columns = Column::shown(&app.rows);
     egui::ScrollArea::both().show(ui, |ui| {
         egui::Grid::new("report-table")
             .striped(true)
-            .num_columns(Column::ALL.len())
+            .num_columns(columns.len())
             .show(ui, |ui| {
-                for column in Column::ALL {
+                for &column in &columns {
                     let arrow = match app.sort {
                         SortOrder {
                             column: Some(c),
@@ -235,9 +269,15 @@ pub fn report_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Acti
                 }
                 ui.end_row();
                 for index in order {
-                    for column in Column::ALL {
+                    for &column in &columns {
                         let text = column.text(&app.rows[index]);
-                        if matches!(column, Column::Activation | Column::DType) {
+                        let words = [
+                            Column::Activation,
+                            Column::DType,
+                            Column::Target,
+                            Column::Timing,
+                        ];
+                        if words.contains(&column) {
                             ui.label(text);
                         } else {
                             // Numbers line up on their last digit.
@@ -271,5 +311,16 @@ mod tests {
         assert_eq!(sort.indices(&rows), [0, 2, 1]);
         sort.click(Column::Activation);
         assert_eq!(sort.indices(&rows), [2, 1, 0]);
+    }
+
+    #[test]
+    fn cycles_are_a_column_only_when_a_row_has_them() {
+        let mut rows = vec![row("relu", "", 4, 10.0)];
+        let shown = Column::shown(&rows);
+        assert!(shown.contains(&Column::Target) && shown.contains(&Column::Timing));
+        assert!(!shown.contains(&Column::Cycles));
+        rows[0].median_cycles_per_call = Some(1234.0);
+        assert!(Column::shown(&rows).contains(&Column::Cycles));
+        assert_eq!(Column::Cycles.text(&rows[0]), "1234");
     }
 }

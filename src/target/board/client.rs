@@ -15,7 +15,7 @@ use crate::serial::{Link, SerialError};
 /// How long `hello` waits for its answer, per try.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Tries of `hello` before the board counts as silent.
+/// Tries of `hello` at least, before the board counts as silent.
 pub const HELLO_TRIES: u32 = 3;
 
 /// Default wait for each line of an answer (a run line, or the final `ok`).
@@ -30,9 +30,10 @@ const DRAIN_LIMIT: usize = 64 * 1024;
 /// Why talking to a board failed. Every message names the port and the command.
 #[derive(Debug, thiserror::Error)]
 pub enum BoardError {
-    #[error("{source}")]
+    #[error("lost the board during `{command}`: {source}")]
     Serial {
-        #[from]
+        command: String,
+        #[source]
         source: SerialError,
     },
 
@@ -76,7 +77,15 @@ pub enum BoardError {
 impl BoardError {
     /// True when the port went away (cable pulled, emulator killed).
     pub fn is_disconnect(&self) -> bool {
-        matches!(self, BoardError::Serial { source } if source.is_disconnect())
+        matches!(self, BoardError::Serial { source, .. } if source.is_disconnect())
+    }
+}
+
+/// The port failed while `command` was being sent or answered.
+fn lost(command: &str, source: SerialError) -> BoardError {
+    BoardError::Serial {
+        command: command.to_owned(),
+        source,
     }
 }
 
@@ -119,8 +128,8 @@ pub struct BoardClient {
 
 impl BoardClient {
     /// Identifies the board on `link` (named `port` in messages): ends any half line the
-    /// board holds, drains what it had to say, then `hello` (up to [`HELLO_TRIES`] times)
-    /// and `caps`. Refuses a protocol version other than ours.
+    /// board holds, drains what it had to say, then `hello` (again every second, for the
+    /// line timeout and at least [`HELLO_TRIES`] times) and `caps`. Refuses a protocol version other than ours.
     pub fn connect(
         link: Box<dyn Link>,
         port: &str,
@@ -150,7 +159,10 @@ impl BoardClient {
             },
             skipped: Skipped::default(),
         };
-        client.link.write_all(b"\n")?;
+        client
+            .link
+            .write_all(b"\n")
+            .map_err(|source| lost("connect", source))?;
         client.drain()?;
         let hello = client.hello()?;
         client.info = hello;
@@ -260,35 +272,35 @@ impl BoardClient {
         }
     }
 
+    /// `hello`, sent again every [`HELLO_TIMEOUT`] until an answer or until the line
+    /// timeout has passed (at least [`HELLO_TRIES`] tries): a board that is still booting,
+    /// or a port that lost the first line, gets another chance.
     fn hello(&mut self) -> Result<BoardInfo, BoardError> {
-        let mut last = None;
-        for attempt in 1..=HELLO_TRIES {
+        let started = Instant::now();
+        let mut tries = 0;
+        loop {
+            tries += 1;
             let (id, command) = self.send("hello")?;
             match self.expect_ok(id, &command, HELLO_TIMEOUT) {
                 Ok(rest) => {
                     return BoardInfo::parse(&rest)
                         .map_err(|err| self.malformed(&command, &err, &rest));
                 }
-                Err(err @ BoardError::Timeout { .. }) | Err(err @ BoardError::Reset { .. }) => {
-                    tracing::debug!(attempt, "hello not answered: {err}");
-                    last = Some(err);
+                Err(BoardError::Timeout { .. } | BoardError::Reset { .. })
+                    if tries < HELLO_TRIES || started.elapsed() < self.line_timeout =>
+                {
+                    tracing::debug!(tries, "hello not answered yet");
+                }
+                Err(BoardError::Timeout { port, command, .. }) => {
+                    return Err(BoardError::Timeout {
+                        port,
+                        command,
+                        waited: started.elapsed(),
+                    });
                 }
                 Err(err) => return Err(err),
             }
         }
-        Err(match last {
-            Some(BoardError::Timeout { port, command, .. }) => BoardError::Timeout {
-                port,
-                command,
-                waited: HELLO_TIMEOUT * HELLO_TRIES,
-            },
-            Some(other) => other,
-            None => BoardError::Timeout {
-                port: self.port.clone(),
-                command: "hello".to_owned(),
-                waited: HELLO_TIMEOUT * HELLO_TRIES,
-            },
-        })
     }
 
     fn send(&mut self, command: &str) -> Result<(u32, String), BoardError> {
@@ -302,7 +314,9 @@ impl BoardClient {
         tracing::debug!(port = self.port, "> {line}");
         let mut bytes = line.clone().into_bytes();
         bytes.push(b'\n');
-        self.link.write_all(&bytes)?;
+        if let Err(source) = self.link.write_all(&bytes) {
+            return Err(lost(&line, source));
+        }
         Ok((id, line))
     }
 
@@ -321,7 +335,10 @@ impl BoardClient {
     fn answer(&mut self, id: u32, command: &str, wait: Duration) -> Result<Answer, BoardError> {
         let deadline = Instant::now() + wait;
         loop {
-            let Some(line) = self.next_line(deadline)? else {
+            let Some(line) = self
+                .next_line(deadline)
+                .map_err(|source| lost(command, source))?
+            else {
                 return Err(BoardError::Timeout {
                     port: self.port.clone(),
                     command: command.to_owned(),
@@ -357,7 +374,7 @@ impl BoardClient {
     }
 
     /// The next printable line, or `None` at the deadline.
-    fn next_line(&mut self, deadline: Instant) -> Result<Option<String>, BoardError> {
+    fn next_line(&mut self, deadline: Instant) -> Result<Option<String>, SerialError> {
         loop {
             if let Some(line) = self.pending.pop_front() {
                 return Ok(Some(line));
@@ -391,7 +408,10 @@ impl BoardClient {
         let mut buf = [0u8; 512];
         let mut total = 0;
         while total < DRAIN_LIMIT {
-            let n = self.link.read_some(&mut buf, DRAIN_QUIET)?;
+            let n = self
+                .link
+                .read_some(&mut buf, DRAIN_QUIET)
+                .map_err(|source| lost("connect", source))?;
             if n == 0 {
                 break;
             }

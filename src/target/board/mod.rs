@@ -1,18 +1,20 @@
 //! Boards running the actprof firmware (`firmware/`), over a serial port: the protocol of
 //! `docs/board-protocol.md` ([`protocol`]), one conversation with a board ([`client`]),
 //! what the host expects the board to compute ([`expected`]), and running a plan's cells
-//! on it ([`runner`]); the QEMU board ([`qemu`]) and a fault-injecting relay to it
-//! ([`relay`]).
+//! on it ([`runner`]) and the report rows of its cells ([`row`]); the QEMU board
+//! ([`qemu`]) and a fault-injecting relay to it ([`relay`]).
 
 pub mod client;
 pub mod expected;
 pub mod protocol;
 pub mod qemu;
 pub mod relay;
+pub mod row;
 pub mod runner;
 
 pub use client::{BoardClient, BoardError, DEFAULT_LINE_TIMEOUT};
 pub use protocol::BoardInfo;
+pub use row::{BOARD_F32_ISA, BOARD_QUANT_ISA, board_row};
 pub use runner::{BoardCell, BoardOutcome, SkippedCell, run_plan_on_board};
 
 /// What the timing of a board's rows is, as the report's `timing` column and every view

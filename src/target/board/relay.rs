@@ -1,7 +1,9 @@
 //! The byte relay between a client's pty and the QEMU board's UART, with fault injection
 //! for tests: what a flaky cable, a terminal echo, a board reset or a crash look like.
 //!
-//! Faults (`--fault`, comma-separated), timed from the client's first byte:
+//! Faults (`--fault`, comma-separated), timed from the end of the first measured cell (the
+//! board's first `ok runs=R` answer with R ≥ 2), so they land in the middle of a run with
+//! at least one cell finished, however fast the machine:
 //! - `garbage`: after every few board lines, a line of non-ASCII bytes and a line that
 //!   looks like an answer to an old request (`999 ok stale`);
 //! - `echo`: every byte the client sends comes straight back, as from a port with echo on;
@@ -18,6 +20,9 @@ use std::time::{Duration, Instant};
 use super::qemu::QemuBoard;
 use crate::harness::plan::parse_duration;
 use crate::serial::{Link, SerialError};
+
+/// Longest board line the relay looks at for the fault clock; longer ones are skipped.
+const WATCH_LINE: usize = 256;
 
 /// Board lines between two injected garbage lines.
 const GARBAGE_EVERY: u32 = 3;
@@ -91,6 +96,7 @@ pub fn relay(
     stop: &AtomicBool,
 ) -> Result<RelayEnd, SerialError> {
     let mut started: Option<Instant> = None;
+    let mut watched: Vec<u8> = Vec::with_capacity(WATCH_LINE);
     let mut reset_done = false;
     let mut lines = 0u32;
     let mut buf = [0u8; 1024];
@@ -122,7 +128,6 @@ pub fn relay(
 
         let n = client.read_some(&mut buf, POLL)?;
         if n > 0 {
-            started.get_or_insert_with(Instant::now);
             if faults.echo {
                 client.write_all(&buf[..n])?;
             }
@@ -135,6 +140,20 @@ pub fn relay(
             Err(err) if err.is_disconnect() => return Ok(RelayEnd::BoardGone),
             other => other?,
         };
+        if started.is_none() {
+            for &byte in &buf[..n] {
+                if byte != b'\n' {
+                    if watched.len() < WATCH_LINE {
+                        watched.push(byte);
+                    }
+                    continue;
+                }
+                if ends_measured_cell(&watched) {
+                    started = Some(Instant::now());
+                }
+                watched.clear();
+            }
+        }
         if n == 0 || silent {
             if board.has_exited() {
                 return Ok(RelayEnd::BoardGone);
@@ -157,6 +176,21 @@ pub fn relay(
     }
 }
 
+/// Whether a board line is the final answer of a measured run: `<id> ok runs=R …`, R ≥ 2
+/// (the host's calibration requests ask for one run).
+fn ends_measured_cell(line: &[u8]) -> bool {
+    let Ok(line) = std::str::from_utf8(line) else {
+        return false;
+    };
+    let mut words = line.split_ascii_whitespace().skip(1);
+    words.next() == Some("ok")
+        && words
+            .next()
+            .and_then(|w| w.strip_prefix("runs="))
+            .and_then(|r| r.parse::<u32>().ok())
+            .is_some_and(|runs| runs >= 2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +211,10 @@ mod tests {
             }
         );
         assert_eq!("".parse::<RelayFaults>(), Ok(RelayFaults::default()));
+        assert!(ends_measured_cell(b"5 ok runs=40 checksum=0badf00d\r"));
+        assert!(!ends_measured_cell(b"4 ok runs=1 checksum=0badf00d\r"));
+        assert!(!ends_measured_cell(b"4 run 3 ticks=5"));
+        assert!(!ends_measured_cell(b"\xff ok runs=9"));
         for bad in ["noise", "reset-after", "reset-after=soon", "melt-after=1s"] {
             assert!(bad.parse::<RelayFaults>().is_err(), "{bad}");
         }
