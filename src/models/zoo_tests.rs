@@ -13,8 +13,9 @@
 //!   `benchmark/training/keyword_spotting/keras_model.py`.
 //! - Parameters: the Keras definitions of mlcommons/tiny (`resnet_v1_eembc` in
 //!   `image_classification/keras_model.py`, the FC autoencoder of anomaly detection),
-//!   whose Keras summaries count batch-norm layers at 4 numbers per channel: ResNet-8
-//!   78,666 (≈ 78 k), the autoencoder 269,992 (≈ 270 k; 270 KB as an int8 model).
+//!   counted here as Keras counts them (kernels, biases and 4 numbers per batch-norm
+//!   channel): ResNet-8 78,666 (the ≈ 78 k usually quoted), the autoencoder 269,992
+//!   (≈ 270 k; the MLPerf Tiny v0.5 coverage calls it a 270 KB int8 model).
 //!
 //! Differences, stated: our models fold batch norm into the weights (Keras counts its
 //! γ, β, mean and variance separately), so our parameter counts are lower by 4 × the
