@@ -13,7 +13,7 @@ mod meters_support;
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use actprof::report::{self, Row};
 use meters_support::binary;
@@ -45,14 +45,24 @@ fn firmware() -> &'static Path {
     })
 }
 
+/// One QEMU board at a time: each spins a core, and several at once on a small machine
+/// turn timing into a test of the scheduler.
+fn one_board_at_a_time() -> MutexGuard<'static, ()> {
+    static BOARD: Mutex<()> = Mutex::new(());
+    // A test that failed while holding it leaves nothing behind to protect.
+    BOARD.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// A running `actprof emulate board`, stopped (SIGTERM, so QEMU is shut down) on drop.
 struct Board {
     child: Child,
     port: String,
+    _turn: MutexGuard<'static, ()>,
 }
 
 impl Board {
     fn start(faults: &str) -> Board {
+        let turn = one_board_at_a_time();
         let mut child = Command::new(binary())
             .args(["emulate", "board", "--firmware"])
             .arg(firmware())
@@ -69,7 +79,11 @@ impl Board {
             .expect("the emulator prints its port");
         let port = port.trim().to_owned();
         assert!(port.starts_with("/dev/"), "port `{port}`");
-        Board { child, port }
+        Board {
+            child,
+            port,
+            _turn: turn,
+        }
     }
 }
 
