@@ -362,3 +362,86 @@ fn emulate_board_says_what_is_missing() {
     let text = stderr(&output);
     assert!(text.contains("qemu-system-arm is not installed"), "{text}");
 }
+
+#[test]
+fn a_plan_the_board_cannot_run_at_all_is_an_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("r.csv");
+    let board = Board::start("");
+    let output = bench(
+        &board.port,
+        &out,
+        &["--activations", "relu", "--sizes", "1M"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no cell of the plan could run"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn ctrl_c_during_the_last_cell_ends_as_interrupted_with_the_cell_kept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("r.csv");
+    let board = Board::start("");
+    // One cell of about 2 s of board time; SIGINT arrives while it runs.
+    let child = Command::new(binary())
+        .args(["bench", "--target", &format!("board:{}", board.port)])
+        .args([
+            "--activations",
+            "gelu",
+            "--sizes",
+            "16k",
+            "--min-time",
+            "2s",
+        ])
+        .args(["--board-timeout", "30s", "--out"])
+        .arg(&out)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bench starts");
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let output = child.wait_with_output().expect("bench ends");
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(130), "{text}");
+    assert!(text.contains("after the current cell"), "{text}");
+    assert_eq!(rows(&out).len(), 1, "the cell the board finished is kept");
+}
+
+#[test]
+fn emulate_board_refuses_the_flags_of_other_emulators() {
+    for flags in [
+        &["--waveform", "const:1W"][..],
+        &["--inference-time", "2ms"][..],
+        &["--model", "kws01"][..],
+    ] {
+        let output = Command::new(binary())
+            .args(["emulate", "board"])
+            .args(flags)
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(1));
+        assert!(
+            stderr(&output).contains("does not apply"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    let output = Command::new(binary())
+        .args(["emulate", "um25c", "--firmware", "/x.elf"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("--firmware applies to"),
+        "{}",
+        stderr(&output)
+    );
+}

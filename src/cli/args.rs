@@ -36,7 +36,8 @@ pub enum Command {
     /// Read a power recording from the PPK2 app, the Joulescope UI or rd-usb and write
     /// it as an actprof trace.
     Import(crate::cli::import::ImportArgs),
-    /// Emulate a USB power meter on a pseudo-terminal (prints the port path first).
+    /// Emulate a USB power meter, the QEMU board or an MLPerf Tiny DUT on a pseudo-terminal
+    /// (prints the port path first).
     Emulate(crate::cli::emulate::EmulateArgs),
     /// List the serial ports and the meters recognised on them.
     Ports(crate::cli::ports::PortsArgs),
@@ -132,7 +133,8 @@ pub struct BenchArgs {
     /// board: longest wait for each line of the board's answer (a timed run, or
     /// the end of a command), e.g. `2s`. A longer silence is an error naming the port and
     /// the command. [default: 5s]
-    #[arg(long, value_name = "DURATION", value_parser = duration_arg, help_heading = "Board")]
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration_arg,
+          help_heading = "Board")]
     pub board_timeout: Option<Duration>,
 
     /// mlperf-dut: timed windows (`download; infer N W` each); the score is their median
@@ -171,6 +173,14 @@ pub struct BenchArgs {
     #[arg(long, value_name = "DURATION", value_parser = duration_arg,
           help_heading = "MLPerf Tiny DUT")]
     pub infer_timeout: Option<Duration>,
+}
+
+fn positive_duration_arg(text: &str) -> Result<Duration, String> {
+    let duration = duration_arg(text)?;
+    if duration.is_zero() {
+        return Err("must be longer than 0 (e.g. 5s)".to_owned());
+    }
+    Ok(duration)
 }
 
 fn target_arg(text: &str) -> Result<TargetSpec, String> {

@@ -258,12 +258,18 @@ pub fn plan_of(args: &BenchArgs) -> anyhow::Result<Plan> {
 
 /// Ctrl-C once: finish the current sample and stop. Twice: quit at once.
 pub(super) fn install_ctrl_c(cancel: &Arc<AtomicBool>) {
+    install_ctrl_c_after(cancel, "the current sample");
+}
+
+/// [`install_ctrl_c`] for runs that can only stop after `unit` (e.g. a board's current
+/// cell, which the board finishes before it listens again).
+pub(super) fn install_ctrl_c_after(cancel: &Arc<AtomicBool>, unit: &'static str) {
     let cancel = Arc::clone(cancel);
     let installed = ctrlc::set_handler(move || {
         if cancel.swap(true, Ordering::Relaxed) {
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }
-        eprintln!("\nstopping after the current sample (Ctrl-C again to quit at once)");
+        eprintln!("\nstopping after {unit} (Ctrl-C again to quit at once)");
     });
     if let Err(err) = installed {
         tracing::warn!("Ctrl-C will end the run without printing results: {err}");

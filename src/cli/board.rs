@@ -14,8 +14,8 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::bail;
 
-use super::args::BenchArgs;
-use super::bench::{finish, install_ctrl_c, plan_of, print_results};
+use super::args::{BenchArgs, Format};
+use super::bench::{finish, install_ctrl_c_after, plan_of, print_results};
 use super::progress::Progress;
 use crate::harness::HostFacts;
 use crate::report::Row;
@@ -40,7 +40,7 @@ pub fn run(args: &BenchArgs, port: &PortSpec) -> anyhow::Result<ExitCode> {
     eprint!("{}", board_summary(client.info(), &client, &port.port));
 
     let cancel = Arc::new(AtomicBool::new(false));
-    install_ctrl_c(&cancel);
+    install_ctrl_c_after(&cancel, "the current cell (the board finishes it first)");
     let host = HostFacts::collect();
     let started_at_utc = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut progress = Progress::new();
@@ -57,6 +57,10 @@ pub fn run(args: &BenchArgs, port: &PortSpec) -> anyhow::Result<ExitCode> {
         .collect();
     let results: Vec<_> = outcome.cells.iter().map(|c| c.result.clone()).collect();
     if !results.is_empty() {
+        if args.format == Format::Table {
+            // The table's "ns" are whatever the board's timer counts: say which.
+            println!("times: {}", timing_label(&info));
+        }
         print_results(args.format, &results, &rows)?;
     }
     if !outcome.skipped.is_empty() {
@@ -83,6 +87,12 @@ pub fn run(args: &BenchArgs, port: &PortSpec) -> anyhow::Result<ExitCode> {
             "the board run stopped after {} finished cell(s)",
             rows.len()
         )));
+    }
+    if rows.is_empty() && !outcome.cancelled {
+        bail!(
+            "no cell of the plan could run on the board ({} skipped, reasons above)",
+            outcome.skipped.len()
+        );
     }
     let code = finish(args, &plan, &rows, rows.len(), outcome.cancelled)?;
     if outcome.mismatches > 0 {

@@ -27,25 +27,31 @@ use crate::serial::{Link, SerialError, open_pty};
 /// Pause between a disconnect and the replug, like a cable pulled and plugged back.
 const REPLUG_PAUSE: Duration = Duration::from_millis(300);
 
+/// The load a meter emulator plays unless `--waveform` says otherwise.
+pub const DEFAULT_WAVEFORM: &str = "const:0.5W";
+
 /// `actprof emulate`.
 #[derive(Clone, Debug, Args)]
 pub struct EmulateArgs {
-    /// The meter to emulate: um24c, um25c, um34c, tc66c, ppk2, scpi (a bench supply) or
-    /// ina (an INA219 line logger); or mlperf-dut (an MLPerf Tiny device under test).
+    /// What to emulate: a meter (um24c, um25c, um34c, tc66c, ppk2, scpi (a bench supply) or
+    /// ina (an INA219 line logger)); board (the actprof firmware in QEMU's mps2-an386,
+    /// needs qemu-system-arm); or mlperf-dut (an MLPerf Tiny device under test).
     #[arg(value_name = "KIND")]
     pub kind: String,
 
     /// The load to play: `const:0.5W`, `const:100mA@3.3V`,
     /// `square:lo=0.1W,hi=0.5W,period=1s` (optionally `,v=3.3V`), or a CSV file
     /// `time_s,power_w[,voltage_v]`. Voltage defaults to 5 V.
-    #[arg(long, value_name = "WAVEFORM", default_value = "const:0.5W")]
+    #[arg(long, value_name = "WAVEFORM", default_value = DEFAULT_WAVEFORM)]
     pub waveform: String,
 
     /// Faults to inject, comma-separated: garbage, short-reads, drop-samples,
     /// bad-checksum, silent-after=D, disconnect-after=D, replug; for `ina` also
     /// partial-line, crlf, missing-field, reset-after=D and wrap. For mlperf-dut: stale,
     /// garbage, lf, wrap, unprefixed, drop-ready[=K], slow-ready[=D], reset[=K],
-    /// silent-after=D, disconnect-after=D, echo (K counts infer commands from 1).
+    /// silent-after=D, disconnect-after=D, echo (K counts infer commands from 1). For
+    /// board: garbage, echo, reset-after=D, silent-after=D, disconnect-after=D,
+    /// kill-after=D (D counted from the end of the first measured cell).
     #[arg(long, value_name = "LIST", default_value = "")]
     pub fault: String,
 
@@ -61,7 +67,9 @@ pub struct EmulateArgs {
     #[arg(long, value_name = "PATH")]
     pub link: Option<PathBuf>,
 
-    /// board: the firmware ELF QEMU runs. [default: the one `firmware/build-all.sh` builds]
+    /// board: the firmware ELF QEMU runs. [default: $ACTPROF_BOARD_FIRMWARE, else
+    /// firmware/target/thumbv7em-none-eabihf/release/actprof-fw-mps2 in the source tree
+    /// actprof was built from, as `firmware/build-all.sh` builds it]
     #[arg(long, value_name = "ELF")]
     pub firmware: Option<PathBuf>,
 
@@ -109,6 +117,9 @@ pub fn emulator_for(kind: SourceKind) -> Option<EmulatorFn> {
 
 /// Runs the emulator until stopped.
 pub fn run(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
+    if args.kind != "board" && args.firmware.is_some() {
+        bail!("--firmware applies to `actprof emulate board` only");
+    }
     match args.kind.as_str() {
         "board" => return super::emulate_board::run(args),
         "mlperf-dut" => return super::emulate_dut::run(args),
@@ -116,7 +127,8 @@ pub fn run(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
     }
     let Some(kind) = SourceKind::from_name(&args.kind).filter(|kind| kind.is_serial_meter()) else {
         bail!(
-            "`{}` is not a meter; emulate one of: um24c, um25c, um34c, tc66c, ppk2, scpi, ina",
+            "`{}` is not a meter; emulate one of: um24c, um25c, um34c, tc66c, ppk2, scpi, ina, \
+             or board, mlperf-dut",
             args.kind
         );
     };

@@ -12,9 +12,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 
-use super::emulate::EmulateArgs;
+use super::emulate::{DEFAULT_WAVEFORM, EmulateArgs, point_link};
 use crate::serial::{open_port, open_pty};
 use crate::target::board::TIMING_QEMU;
 use crate::target::board::qemu::{self, QemuBoard};
@@ -22,6 +22,7 @@ use crate::target::board::relay::{RelayEnd, RelayFaults, relay};
 
 /// Runs `actprof emulate board`.
 pub fn run(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
+    refuse_meter_and_dut_flags(args)?;
     let faults: RelayFaults = args.fault.parse()?;
     let firmware = qemu::firmware_path(args.firmware.as_deref())?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -43,10 +44,19 @@ pub fn run(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
         writeln!(stdout, "{client_path}").context("cannot write to standard output")?;
         stdout.flush().context("cannot write to standard output")?;
     }
+    if let Some(link) = &args.link {
+        point_link(link, &client_path)
+            .with_context(|| format!("cannot point {} at {client_path}", link.display()))?;
+    }
     eprintln!(
-        "QEMU board (pid {}) running {} on {client_path}; timing: {TIMING_QEMU}",
+        "QEMU board (pid {}) running {} on {client_path}; timing: {TIMING_QEMU}{}",
         board.pid(),
-        firmware.display()
+        firmware.display(),
+        if args.fault.trim().is_empty() {
+            String::new()
+        } else {
+            format!("; faults: {}", args.fault.trim())
+        }
     );
     let end = relay(
         &mut board,
@@ -58,11 +68,38 @@ pub fn run(args: &EmulateArgs) -> anyhow::Result<ExitCode> {
     drop(client);
     drop(hold);
     drop(board_link);
+    let status = board.exit_status();
     board.stop();
     match end? {
-        RelayEnd::Stopped => {}
-        RelayEnd::BoardGone => eprintln!("QEMU ended; the port is closed"),
-        RelayEnd::Disconnected => eprintln!("fault: port closed (disconnect)"),
+        RelayEnd::Stopped => Ok(ExitCode::SUCCESS),
+        RelayEnd::Disconnected => {
+            eprintln!("fault: port closed (disconnect)");
+            Ok(ExitCode::SUCCESS)
+        }
+        RelayEnd::BoardGone if faults.kill_after.is_some() => {
+            eprintln!("fault: QEMU killed; the port is closed");
+            Ok(ExitCode::SUCCESS)
+        }
+        RelayEnd::BoardGone => bail!(
+            "QEMU ended by itself ({}); the port is closed (is {} an mps2-an386 firmware ELF?)",
+            status.map_or_else(|| "no exit status".to_owned(), |s| s.to_string()),
+            firmware.display()
+        ),
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses the flags of the meter and DUT emulators, which the board would ignore.
+fn refuse_meter_and_dut_flags(args: &EmulateArgs) -> anyhow::Result<()> {
+    let set = [
+        (args.waveform != DEFAULT_WAVEFORM, "--waveform"),
+        (args.reply_delay.is_some(), "--reply-delay"),
+        (args.inference_time.is_some(), "--inference-time"),
+        (args.model.is_some(), "--model"),
+        (args.mode.is_some(), "--mode"),
+        (args.clock_start.is_some(), "--clock-start"),
+    ];
+    if let Some((_, flag)) = set.iter().find(|(on, _)| *on) {
+        bail!("{flag} does not apply to `actprof emulate board`");
+    }
+    Ok(())
 }

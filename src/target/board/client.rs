@@ -30,7 +30,7 @@ const DRAIN_LIMIT: usize = 64 * 1024;
 /// Why talking to a board failed. Every message names the port and the command.
 #[derive(Debug, thiserror::Error)]
 pub enum BoardError {
-    #[error("lost the board during `{command}`: {source}")]
+    #[error("lost the board during `{command}`")]
     Serial {
         command: String,
         #[source]

@@ -126,6 +126,10 @@ pub fn run_plan_on_board(
             }
         }
     }
+    // A Ctrl-C during the last cell is still a Ctrl-C: the run did not end by itself.
+    if outcome.error.is_none() && cancel.load(Ordering::Relaxed) {
+        outcome.cancelled = true;
+    }
     sink(Event::Finished {
         cancelled: outcome.cancelled,
     });
