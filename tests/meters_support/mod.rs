@@ -14,12 +14,28 @@ use actprof::session::{Journal, RecordedSession};
 
 /// The binary under test, copied once per test process: the build directory is shared,
 /// and a copy cannot be replaced by another build while the tests run.
+///
+/// The copy lives in cargo's per-target scratch folder under a name of this test binary's
+/// own, so each run replaces the last one's instead of leaving a copy behind in /tmp. It is
+/// written under a temporary name and renamed into place, which is atomic even while an
+/// earlier copy is still running.
 pub fn binary() -> &'static Path {
-    static COPY: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = COPY.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("actprof");
-        std::fs::copy(env!("CARGO_BIN_EXE_actprof"), &path).expect("copy the binary");
+    static COPY: OnceLock<PathBuf> = OnceLock::new();
+    COPY.get_or_init(|| {
+        let test = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            // `board_qemu-becf8343347a31e2`: the hash changes with every build.
+            .map(|stem| match stem.rsplit_once('-') {
+                Some((name, _)) => name.to_owned(),
+                None => stem,
+            })
+            .unwrap_or_else(|| "tests".to_owned());
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let path = dir.join(format!("actprof-for-{test}"));
+        let partial = dir.join(format!("actprof-for-{test}.{}", std::process::id()));
+        std::fs::copy(env!("CARGO_BIN_EXE_actprof"), &partial).expect("copy the binary");
+        std::fs::rename(&partial, &path).expect("move the copy into place");
         let ours = Command::new(&path)
             .args(["import", "--help"])
             .output()
@@ -29,9 +45,8 @@ pub fn binary() -> &'static Path {
             "{} is another checkout's build (the build directory is shared): build again",
             env!("CARGO_BIN_EXE_actprof")
         );
-        (dir, path)
-    });
-    path
+        path
+    })
 }
 
 /// `actprof` with the session journal in `data_home` and no inherited log filter.

@@ -346,5 +346,10 @@ fn silence_and_disconnect_come_after_their_time() {
         }
     };
     assert!(err.is_disconnect(), "{err}");
+    // The emulator thread closes the port and then ends: give it a moment to return.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !port.finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert!(port.finished());
 }
