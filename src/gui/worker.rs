@@ -1,4 +1,5 @@
-//! The measuring thread: owns every run so the UI thread never times a kernel.
+//! The measuring thread: owns every run so the UI thread never times a kernel, a model or
+//! a training epoch.
 //!
 //! The UI sends [`Command`]s over a bounded channel; the worker answers with
 //! [`WorkerEvent`]s over another bounded channel and wakes the UI with
@@ -18,6 +19,8 @@ use crate::session::energy::IdleBaseline;
 use crate::session::powered::{DEFAULT_IDLE, DEFAULT_POLL_INTERVAL};
 use crate::session::{CellEnergy, Journal, PoweredPlan, RunWindow, SessionEvent};
 
+use super::jobs::{self, ModelJob, ModelsUpdate, TrainingJob, TrainingUpdate};
+
 /// Name of the measuring thread (shows in debuggers and `top -H`).
 pub const THREAD_NAME: &str = "actprof-worker";
 
@@ -35,8 +38,20 @@ const EVENT_CAPACITY: usize = 256;
 pub enum Command {
     /// Measure this plan.
     Start(Plan),
+    /// Time these models (the Models tab).
+    StartModels(ModelJob),
+    /// Run the training experiment (the Dying ReLU tab).
+    StartTraining(TrainingJob),
     /// Stop the current run after the cell being measured; finished cells are kept.
     Cancel,
+}
+
+/// One run, as queued for the worker.
+#[derive(Debug)]
+enum Job {
+    Kernels(Plan),
+    Models(ModelJob),
+    Training(TrainingJob),
 }
 
 /// What the worker tells the UI.
@@ -48,6 +63,10 @@ pub enum WorkerEvent {
     Run(Box<Event>),
     /// The power side of a run with a power source.
     Power(PowerUpdate),
+    /// Progress and results of a model run; it ends with its own `Done`.
+    Models(ModelsUpdate),
+    /// Progress and results of a training run; it ends with its own `Done`.
+    Training(TrainingUpdate),
     /// The run has returned (sent after the harness's own events, even if it sent none).
     Done {
         /// Whether the run stopped early on Cancel.
@@ -85,7 +104,7 @@ pub struct WorkerGone;
 
 /// The UI's handle on the measuring thread.
 pub struct Worker {
-    commands: SyncSender<Plan>,
+    commands: SyncSender<Job>,
     events: Receiver<WorkerEvent>,
     cancel: Arc<AtomicBool>,
     _thread: JoinHandle<()>,
@@ -94,7 +113,7 @@ pub struct Worker {
 impl Worker {
     /// Starts the thread; it first collects the host facts, then waits for commands.
     pub fn spawn(ctx: egui::Context) -> std::io::Result<Self> {
-        let (command_tx, command_rx) = sync_channel::<Plan>(COMMAND_CAPACITY);
+        let (command_tx, command_rx) = sync_channel::<Job>(COMMAND_CAPACITY);
         let (event_tx, event_rx) = sync_channel(EVENT_CAPACITY);
         let cancel = Arc::new(AtomicBool::new(false));
         let worker_cancel = Arc::clone(&cancel);
@@ -112,16 +131,17 @@ impl Worker {
     /// Applies a command. Cancelling takes effect at once through the shared flag, since
     /// the worker is busy inside the run and cannot read its queue.
     pub fn send(&self, command: Command) -> Result<(), WorkerGone> {
-        match command {
-            Command::Start(plan) => {
-                self.cancel.store(false, Ordering::SeqCst);
-                self.commands.try_send(plan).map_err(|_| WorkerGone)
-            }
+        let job = match command {
+            Command::Start(plan) => Job::Kernels(plan),
+            Command::StartModels(job) => Job::Models(job),
+            Command::StartTraining(job) => Job::Training(job),
             Command::Cancel => {
                 self.cancel.store(true, Ordering::SeqCst);
-                Ok(())
+                return Ok(());
             }
-        }
+        };
+        self.cancel.store(false, Ordering::SeqCst);
+        self.commands.try_send(job).map_err(|_| WorkerGone)
     }
 
     /// Everything the worker has sent since the last call, oldest first.
@@ -145,10 +165,10 @@ impl Drop for Worker {
     }
 }
 
-/// The worker loop: host facts once, then one run per `Start`.
+/// The worker loop: host facts once, then one run per start command.
 fn serve(
     ctx: &egui::Context,
-    commands: &Receiver<Plan>,
+    commands: &Receiver<Job>,
     events: &SyncSender<WorkerEvent>,
     cancel: &AtomicBool,
 ) {
@@ -161,8 +181,22 @@ fn serve(
         }
     };
 
-    notify(WorkerEvent::Host(Box::new(HostFacts::collect())));
-    while let Ok(plan) = commands.recv() {
+    let host = HostFacts::collect();
+    notify(WorkerEvent::Host(Box::new(host.clone())));
+    while let Ok(job) = commands.recv() {
+        let plan = match job {
+            Job::Kernels(plan) => plan,
+            Job::Models(job) => {
+                tracing::debug!(cells = job.cells.len(), "model run started");
+                jobs::run_models(&job, &host, cancel, &notify);
+                continue;
+            }
+            Job::Training(job) => {
+                tracing::debug!(activations = job.activations.len(), "training started");
+                jobs::run_training(&job, cancel, &notify);
+                continue;
+            }
+        };
         tracing::debug!(cells = plan.cells().len(), "run started");
         if let Some(spec) = plan.power.clone() {
             let cancelled = run_powered(&plan, &spec, cancel, &notify);

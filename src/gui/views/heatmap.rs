@@ -40,7 +40,8 @@ pub struct ColourScale {
 }
 
 impl ColourScale {
-    fn of(values: impl Iterator<Item = f64>) -> Option<Self> {
+    /// The scale spanning `values`; `None` when none is finite.
+    pub fn of(values: impl Iterator<Item = f64>) -> Option<Self> {
         let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), v| {
             (low.min(v), high.max(v))
         });
@@ -49,6 +50,21 @@ impl ColourScale {
         }
         let log = low > 0.0 && high / low >= LOG_COLOUR_RATIO;
         Some(Self { low, high, log })
+    }
+
+    /// `log colour scale; lower is better` and the like, for legends.
+    pub fn note(&self, higher_is_better: bool) -> String {
+        let direction = if higher_is_better {
+            "higher is better"
+        } else {
+            "lower is better"
+        };
+        let mapping = if self.log {
+            "log colour scale"
+        } else {
+            "linear colour scale"
+        };
+        format!("{mapping}; {direction}")
     }
 
     /// Where `value` falls between `low` (0) and `high` (1).
@@ -107,17 +123,7 @@ impl HeatmapData {
 
     /// What the colours mean, for legends.
     pub fn scale_note(&self) -> String {
-        let direction = if self.metric.higher_is_better() {
-            "higher is better"
-        } else {
-            "lower is better"
-        };
-        let mapping = if self.scale.log {
-            "log colour scale"
-        } else {
-            "linear colour scale"
-        };
-        format!("{mapping}; {direction}")
+        self.scale.note(self.metric.higher_is_better())
     }
 }
 
@@ -343,11 +349,22 @@ fn cell_tooltip_ui(
 }
 
 fn legend_ui(ui: &mut egui::Ui, data: &HeatmapData) {
+    ramp_legend_ui(
+        ui,
+        &format!("Colour: {}", data.metric.unit()),
+        &data.metric.format(data.scale.low),
+        &data.metric.format(data.scale.high),
+        &data.scale_note(),
+    );
+}
+
+/// `title low [gradient] high (note)` on one line: the legend of a colour ramp.
+pub fn ramp_legend_ui(ui: &mut egui::Ui, title: &str, low: &str, high: &str, note: &str) {
     /// Slices of the gradient bar.
     const STEPS: usize = 64;
     ui.horizontal(|ui| {
-        ui.label(format!("Colour: {}", data.metric.unit()));
-        ui.label(data.metric.format(data.scale.low));
+        ui.label(title);
+        ui.label(low);
         let (rect, _) = ui.allocate_exact_size(vec2(220.0, 16.0), Sense::hover());
         let painter = ui.painter_at(rect);
         let step = rect.width() / STEPS as f32;
@@ -358,8 +375,8 @@ fn legend_ui(ui: &mut egui::Ui, data: &HeatmapData) {
             );
             painter.rect_filled(slice, 0.0, theme::ramp(i as f64 / (STEPS - 1) as f64));
         }
-        ui.label(data.metric.format(data.scale.high));
-        ui.weak(format!("({})", data.scale_note()));
+        ui.label(high);
+        ui.weak(format!("({note})"));
     });
 }
 
