@@ -2,25 +2,32 @@
 //! actions are applied, and the top-level layout.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use egui::{Key, KeyboardShortcut, Modifiers};
 
 use crate::harness::{CellResult, Event, HostFacts, Plan};
-use crate::report::{self, Row};
+use crate::report::Row;
 use crate::target::board::{BoardCell, BoardInfo, board_row, target_name};
 
 use super::dialogs::{Dialogs, Purpose};
 use super::panels::plan::PlanEditor;
-use super::state::{RESULTS_KEY, STORAGE_KEY, Tab, UiState};
+use super::state::{
+    MODEL_RESULTS_KEY, RESULTS_KEY, STORAGE_KEY, TRAINING_RESULTS_KEY, Tab, UiState,
+};
 use super::trace::{PowerTrace, TraceScope};
 use super::views::functions::FunctionsCache;
-use super::views::heatmap::HeatmapData;
-use super::views::heatmap_svg::heatmap_svg;
 use super::views::report::SortOrder;
 use super::worker::{BoardUpdate, Command, Worker, WorkerEvent};
-use super::{panels, png, theme, views};
+use super::{panels, theme, views};
+
+mod files;
+mod model_runs;
+mod training_runs;
+
+pub use model_runs::{ModelsTab, format_widths, parse_widths};
+pub use training_runs::{StoredTraining, TrainingTab};
 
 /// Where results of a run on this machine come from, in every exported row.
 pub const LOCAL_TARGET: &str = "local";
@@ -36,6 +43,10 @@ const CANCEL_SHORTCUT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE,
 pub enum Action {
     /// Start the plan in the editor.
     Run,
+    /// Start timing the models chosen in the Models tab.
+    RunModels,
+    /// Start the training experiment of the Dying ReLU tab.
+    RunTraining,
     /// Stop the run after the cell being measured.
     Cancel,
     /// Ask for a path (dialog or text field) for this purpose.
@@ -88,7 +99,8 @@ pub struct RunProgress {
     pub estimated: Duration,
     /// Cells measured so far.
     pub finished_cells: usize,
-    /// The cell being measured, as `activation × size elements`.
+    /// The cell being measured, as `activation × size elements` (a model run:
+    /// `model × activation`; a training: the run being trained).
     pub current: Option<String>,
     /// Fraction of the current cell's measuring time done.
     pub current_fraction: f64,
@@ -203,6 +215,10 @@ pub struct ActprofApp {
     /// A session that did not end cleanly (the app or a run was killed), offered for
     /// reopening until dismissed.
     pub recovery: Option<PathBuf>,
+    /// Results and runs of the Models tab.
+    pub models: ModelsTab,
+    /// Runs of the Dying ReLU tab.
+    pub training: TrainingTab,
     worker: Option<Worker>,
     /// Start the plan on the first frame (first launch).
     auto_run: bool,
@@ -225,6 +241,19 @@ impl ActprofApp {
         if let Some(rows) = last_rows.filter(|rows| !rows.is_empty()) {
             app.rows = rows;
             app.source = ResultsSource::LastSession;
+        }
+        let model_rows: Option<Vec<Row>> = cc
+            .storage
+            .and_then(|storage| eframe::get_value(storage, MODEL_RESULTS_KEY));
+        if let Some(rows) = model_rows.filter(|rows| !rows.is_empty()) {
+            app.models.rows = rows;
+            app.models.source = ResultsSource::LastSession;
+        }
+        let training: Option<StoredTraining> = cc
+            .storage
+            .and_then(|storage| eframe::get_value(storage, TRAINING_RESULTS_KEY));
+        if let Some(training) = training {
+            training.restore(&mut app.training);
         }
         match crate::session::Journal::sessions_root() {
             Ok(root) => app.recovery = super::recovery::last_unclean_session(&root),
@@ -250,6 +279,8 @@ impl ActprofApp {
             ),
         };
         let plan_editor = PlanEditor::new(&state.plan, &state.target);
+        let models = ModelsTab::new(&state.models);
+        let training = TrainingTab::new(&state.training);
         Self {
             state,
             rows: Vec::new(),
@@ -268,21 +299,30 @@ impl ActprofApp {
             dialogs: Dialogs::new(native_dialogs),
             power: PowerTrace::default(),
             recovery: None,
+            models,
+            training,
             worker,
             auto_run,
             png_result: None,
         }
     }
 
-    /// Whether a run is in progress.
+    /// Whether a run of the plan is in progress.
     pub fn is_running(&self) -> bool {
         self.run.is_some()
+    }
+
+    /// Whether any run (plan, models or training) holds the measuring thread.
+    pub fn is_busy(&self) -> bool {
+        self.run.is_some() || self.models.run.is_some() || self.training.run.is_some()
     }
 
     /// Carries out one user action.
     pub fn apply(&mut self, ctx: &egui::Context, action: Action) {
         match action {
             Action::Run => self.start_run(),
+            Action::RunModels => self.start_models(),
+            Action::RunTraining => self.start_training(),
             Action::Cancel => self.cancel_run(),
             Action::Choose(purpose) => {
                 let current = self.path_for(purpose).clone();
@@ -320,6 +360,7 @@ impl ActprofApp {
             Purpose::ExportPng => &mut self.state.png_path,
             Purpose::ExportSvg => &mut self.state.svg_path,
             Purpose::OpenTrace => &mut self.power.open_path,
+            Purpose::ExportEpochs => &mut self.state.epochs_path,
         }
     }
 
@@ -333,11 +374,12 @@ impl ActprofApp {
             Purpose::ExportPng => self.export_png(ctx, path),
             Purpose::ExportSvg => self.export_svg(path),
             Purpose::OpenTrace => self.open_trace(path),
+            Purpose::ExportEpochs => self.export_epochs(path),
         }
     }
 
     fn start_run(&mut self) {
-        if self.is_running() {
+        if self.is_busy() {
             return;
         }
         let plan = self.state.plan.clone();
@@ -390,7 +432,7 @@ impl ActprofApp {
             self.rows.retain(|row| row.target != name);
         }
         self.source = ResultsSource::Run {
-            started_at_utc: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            started_at_utc: utc_now(),
         };
         self.run = Some(RunProgress {
             target,
@@ -405,8 +447,12 @@ impl ActprofApp {
         });
     }
 
+    /// Cancels whichever run is in progress.
     fn cancel_run(&mut self) {
-        let (Some(run), Some(worker)) = (&mut self.run, &self.worker) else {
+        let run = [&mut self.run, &mut self.models.run, &mut self.training.run]
+            .into_iter()
+            .find_map(Option::as_mut);
+        let (Some(run), Some(worker)) = (run, &self.worker) else {
             return;
         };
         run.cancelling = true;
@@ -426,6 +472,8 @@ impl ActprofApp {
                 self.messages.worker_error = Some(gone.to_string());
                 self.worker = None;
                 self.run = None;
+                self.models.run = None;
+                self.training.run = None;
                 return;
             }
         };
@@ -435,6 +483,8 @@ impl ActprofApp {
                 WorkerEvent::Run(event) => self.on_run_event(*event),
                 WorkerEvent::Power(update) => self.on_power_update(update),
                 WorkerEvent::Board(update) => self.on_board_update(update),
+                WorkerEvent::Models(update) => self.on_models_update(update),
+                WorkerEvent::Training(update) => self.on_training_update(update),
                 WorkerEvent::Done { cancelled } => self.finish_run(cancelled),
             }
         }
@@ -577,163 +627,18 @@ impl ActprofApp {
         targets
     }
 
-    fn export_csv(&mut self, path: &Path) {
-        self.messages.report_notice = None;
-        if self.rows.is_empty() {
-            self.messages.report_error = Some("nothing to export: run a plan first".to_owned());
-            return;
-        }
-        match report::csv::write_file(path, &self.rows) {
-            Ok(()) => {
-                tracing::info!(path = %path.display(), "report saved");
-                self.messages.report_error = None;
-                self.messages.report_notice = Some(format!(
-                    "Exported {} rows to {}",
-                    self.rows.len(),
-                    path.display()
-                ));
-            }
-            Err(error) => self.messages.report_error = Some(error.to_string()),
-        }
-    }
-
-    fn open_csv(&mut self, path: &Path) {
-        self.messages.report_notice = None;
-        if self.is_running() {
-            self.messages.report_error =
-                Some("a run is in progress: cancel it before opening a report".to_owned());
-            return;
-        }
-        // A bad report leaves the current results untouched.
-        match report::csv::read_file(path) {
-            Ok(rows) => {
-                self.messages.report_error = None;
-                self.messages.report_notice = Some(format!(
-                    "Opened {} rows from {}",
-                    rows.len(),
-                    path.display()
-                ));
-                self.rows = rows;
-                self.source = ResultsSource::File(path.to_owned());
-            }
-            Err(error) => self.messages.report_error = Some(error.to_string()),
-        }
-    }
-
-    fn load_baseline(&mut self, path: &Path) {
-        match report::csv::read_file(path) {
-            Ok(rows) => {
-                self.messages.baseline_error = None;
-                self.baseline = Some(Baseline {
-                    path: path.to_owned(),
-                    rows,
-                });
-            }
-            Err(error) => self.messages.baseline_error = Some(error.to_string()),
-        }
-    }
-
-    fn load_profile(&mut self, path: &Path) {
-        self.messages.profile_notice = None;
-        match Plan::from_toml_file(path) {
-            Ok(plan) => {
-                self.plan_editor = PlanEditor::from_plan(&plan);
-                self.state.plan = plan;
-                self.messages.plan_error = None;
-                self.messages.profile_notice = Some(format!("Loaded {}", path.display()));
-            }
-            Err(error) => self.messages.plan_error = Some(error.to_string()),
-        }
-    }
-
-    fn save_profile(&mut self, path: &Path) {
-        self.messages.profile_notice = None;
-        let written = path
-            .parent()
-            .filter(|folder| !folder.as_os_str().is_empty())
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(path, self.state.plan.to_toml()));
-        match written {
-            Ok(()) => {
-                tracing::info!(path = %path.display(), "profile saved");
-                self.messages.plan_error = None;
-                self.messages.profile_notice = Some(format!("Saved {}", path.display()));
-            }
-            Err(error) => {
-                self.messages.plan_error = Some(format!(
-                    "cannot save the profile: {error} ({})",
-                    path.display()
-                ));
-            }
-        }
-    }
-
-    fn export_png(&mut self, ctx: &egui::Context, path: &Path) {
-        self.messages.chart_notice = None;
-        let Some(rect) = self.chart_rect else {
-            self.messages.chart_error = Some("no chart on display to export".to_owned());
-            return;
-        };
-        let (sender, receiver) = sync_channel(1);
-        let path = path.to_owned();
-        let pixels_per_point = ctx.pixels_per_point();
-        let repaint = ctx.clone();
-        ctx.request_screenshot(move |image| {
-            let saved = png::save_region(&image, rect, pixels_per_point, &path).map(|()| path);
-            // The app may be gone by now; then nobody needs the answer.
-            let _ = sender.send(saved);
-            repaint.request_repaint();
-        });
-        self.png_result = Some(receiver);
-    }
-
-    fn export_svg(&mut self, path: &Path) {
-        self.messages.chart_notice = None;
-        let Some(data) = HeatmapData::of(&self.rows, self.state.metric) else {
-            self.messages.chart_error = Some("no heatmap values to export".to_owned());
-            return;
-        };
-        match std::fs::write(path, heatmap_svg(&data)) {
-            Ok(()) => {
-                tracing::info!(path = %path.display(), "heatmap saved");
-                self.messages.chart_error = None;
-                self.messages.chart_notice = Some(format!("Saved heatmap to {}", path.display()));
-            }
-            Err(error) => {
-                self.messages.chart_error = Some(format!(
-                    "cannot write the SVG: {error} ({})",
-                    path.display()
-                ));
-            }
-        }
-    }
-
-    fn poll_png(&mut self) {
-        let Some(receiver) = &self.png_result else {
-            return;
-        };
-        let result = match receiver.try_recv() {
-            Ok(result) => result,
-            Err(TryRecvError::Empty) => return,
-            Err(TryRecvError::Disconnected) => Err("the screenshot never arrived".to_owned()),
-        };
-        self.png_result = None;
-        match result {
-            Ok(path) => {
-                tracing::info!(path = %path.display(), "chart saved");
-                self.messages.chart_error = None;
-                self.messages.chart_notice = Some(format!("Saved chart to {}", path.display()));
-            }
-            Err(error) => self.messages.chart_error = Some(error),
-        }
-    }
-
-    /// Keyboard shortcuts, read before any widget can take the keys.
+    /// Keyboard shortcuts, read before any widget can take the keys. Ctrl+R starts the
+    /// run of the tab on display.
     fn shortcuts(&self, ctx: &egui::Context) -> Vec<Action> {
+        let run = match self.state.tab {
+            Tab::Models => Action::RunModels,
+            Tab::Training => Action::RunTraining,
+            _ => Action::Run,
+        };
         ctx.input_mut(|input| {
             let mut actions = Vec::new();
             if input.consume_shortcut(&RUN_SHORTCUT) {
-                actions.push(Action::Run);
+                actions.push(run);
             }
             if input.consume_shortcut(&CANCEL_SHORTCUT) {
                 actions.push(Action::Cancel);
@@ -765,27 +670,51 @@ impl ActprofApp {
         });
     }
 
+    /// Where the results of the tab on display come from.
     fn source_label(&self) -> String {
-        match &self.source {
-            ResultsSource::None => "No results yet: press Run (Ctrl+R)".to_owned(),
-            ResultsSource::Run { started_at_utc } => match self.targets().len() {
-                0 | 1 => format!(
-                    "{} cells from the run started {started_at_utc}",
-                    self.rows.len()
-                ),
-                targets => format!(
-                    "{} cells of {targets} targets, the latest run started {started_at_utc}",
-                    self.rows.len()
-                ),
+        match self.state.tab {
+            Tab::Models => source_text(&self.models.source, self.models.rows.len(), "model"),
+            Tab::Training => match self.training.runs.len() {
+                0 => "No training yet: press Run (Ctrl+R)".to_owned(),
+                runs => format!("{runs} training runs, seed {}", self.training.seed),
             },
-            ResultsSource::File(path) => {
-                format!("{} rows from {}", self.rows.len(), path.display())
-            }
-            ResultsSource::LastSession => {
-                format!("{} cells kept from the last session", self.rows.len())
-            }
+            _ => self.kernel_source_text(),
         }
     }
+
+    /// Where the kernel rows come from, counting the targets when there are several.
+    fn kernel_source_text(&self) -> String {
+        match &self.source {
+            ResultsSource::Run { started_at_utc } if self.targets().len() > 1 => format!(
+                "{} cells of {} targets, the latest run started {started_at_utc}",
+                self.rows.len(),
+                self.targets().len()
+            ),
+            source => source_text(source, self.rows.len(), ""),
+        }
+    }
+}
+
+/// Where `rows` results (of `kind`: `model` or nothing) come from, for the tab bar.
+fn source_text(source: &ResultsSource, rows: usize, kind: &str) -> String {
+    let kind = if kind.is_empty() {
+        String::new()
+    } else {
+        format!("{kind} ")
+    };
+    match source {
+        ResultsSource::None => format!("No {kind}results yet: press Run (Ctrl+R)"),
+        ResultsSource::Run { started_at_utc } => {
+            format!("{rows} {kind}cells from the run started {started_at_utc}")
+        }
+        ResultsSource::File(path) => format!("{rows} {kind}rows from {}", path.display()),
+        ResultsSource::LastSession => format!("{rows} {kind}cells kept from the last session"),
+    }
+}
+
+/// Now, as the `started_at_utc` of report rows (RFC 3339, UTC, whole seconds).
+fn utc_now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Bytes a cell holds per element: the f32 input and the f32 output.
@@ -836,13 +765,16 @@ impl eframe::App for ActprofApp {
             super::recovery::recovery_ui(ui, self, &mut actions);
         });
         egui::Panel::bottom("status").show(ui, |ui| panels::status::status_ui(ui, self));
+        // The side panel sets up what the tab on display runs.
         egui::Panel::left("plan")
             .resizable(true)
             .default_size(270.0)
             .min_size(230.0)
             .show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| {
-                    panels::plan::plan_ui(ui, self, &mut actions);
+                egui::ScrollArea::vertical().show(ui, |ui| match self.state.tab {
+                    Tab::Models => panels::models::models_plan_ui(ui, self, &mut actions),
+                    Tab::Training => panels::training::training_plan_ui(ui, self, &mut actions),
+                    _ => panels::plan::plan_ui(ui, self, &mut actions),
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| match self.state.tab {
@@ -851,6 +783,8 @@ impl eframe::App for ActprofApp {
             Tab::Functions => views::functions::functions_ui(ui, self, &mut actions),
             Tab::Report => views::report::report_ui(ui, self, &mut actions),
             Tab::Power => views::power::power_ui(ui, self, &mut actions),
+            Tab::Models => views::models::models_ui(ui, self, &mut actions),
+            Tab::Training => views::training::training_ui(ui, self, &mut actions),
         });
 
         for action in actions {
@@ -863,6 +797,13 @@ impl eframe::App for ActprofApp {
         // Half a run is not worth restoring; keep what was stored before it started.
         if !self.is_running() {
             eframe::set_value(storage, RESULTS_KEY, &self.rows);
+        }
+        if self.models.run.is_none() {
+            eframe::set_value(storage, MODEL_RESULTS_KEY, &self.models.rows);
+        }
+        if self.training.run.is_none() {
+            let training = StoredTraining::of(&self.training);
+            eframe::set_value(storage, TRAINING_RESULTS_KEY, &training);
         }
     }
 }

@@ -31,13 +31,19 @@ pub enum Purpose {
     ExportSvg,
     /// Read a power trace (a foreign recording or an actprof trace) into the Power tab.
     OpenTrace,
+    /// Write the training runs as the per-epoch CSV.
+    ExportEpochs,
 }
 
 impl Purpose {
     fn is_save(self) -> bool {
         matches!(
             self,
-            Purpose::ExportCsv | Purpose::SaveProfile | Purpose::ExportPng
+            Purpose::ExportCsv
+                | Purpose::SaveProfile
+                | Purpose::ExportPng
+                | Purpose::ExportSvg
+                | Purpose::ExportEpochs
         )
     }
 
@@ -48,6 +54,7 @@ impl Purpose {
             Purpose::ExportPng => ("PNG image", "png"),
             Purpose::ExportSvg => ("SVG image", "svg"),
             Purpose::OpenTrace => ("Power trace CSV", "csv"),
+            Purpose::ExportEpochs => ("Per-epoch CSV", "csv"),
         }
     }
 
@@ -61,6 +68,7 @@ impl Purpose {
             Purpose::ExportPng => "Export chart as PNG",
             Purpose::ExportSvg => "Export heatmap as SVG",
             Purpose::OpenTrace => "Open power trace",
+            Purpose::ExportEpochs => "Export training epochs as CSV",
         }
     }
 }

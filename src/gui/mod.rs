@@ -1,11 +1,13 @@
 //! The desktop app (eframe + egui_plot).
 //!
 //! [`run`] opens the window. Everything shown comes from the engine: runs go through the
-//! harness on the [`worker`] thread, reports through `report::csv`, curves through
-//! `kernels`. This module only displays and edits state.
+//! harness (kernels) or `models` (inferences and training, see [`jobs`]) on the [`worker`]
+//! thread, reports through `report::csv`, curves through `kernels`. This module only
+//! displays and edits state.
 
 pub mod app;
 pub mod dialogs;
+pub mod jobs;
 pub mod model;
 pub mod panels;
 pub mod png;

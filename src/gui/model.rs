@@ -268,10 +268,38 @@ pub fn format_ns(ns: f64) -> String {
     if !(1e3..1e15).contains(&ns) {
         return format_number(ns);
     }
-    let digits = format!("{:.0}", ns);
+    group_thousands(&format!("{:.0}", ns))
+}
+
+/// `text` with the characters the default font cannot draw spelt in ASCII: the engine's
+/// layer names use `→`, shown as `->`.
+pub fn displayable(text: &str) -> String {
+    text.replace('→', "->")
+}
+
+/// A count with space-separated thousands: `22 604`.
+pub fn format_count(count: u64) -> String {
+    group_thousands(&count.to_string())
+}
+
+/// Bytes in KiB or MiB (1024-based) with three significant digits, bytes below 1 KiB.
+pub fn format_bytes(bytes: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let value = bytes as f64;
+    if value < KIB {
+        format!("{bytes} B")
+    } else if value < KIB * KIB {
+        format!("{} KiB", format_number(value / KIB))
+    } else {
+        format!("{} MiB", format_number(value / (KIB * KIB)))
+    }
+}
+
+/// `digits` with a space before every group of three from the right.
+fn group_thousands(digits: &str) -> String {
     let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             grouped.push(' ');
         }
         grouped.push(digit);
@@ -593,5 +621,11 @@ pub(crate) mod tests {
         assert_eq!(format_elements(65_536), "64k");
         assert_eq!(format_elements(1000), "1000");
         assert_eq!(format_elements(16 << 20), "16M");
+        assert_eq!(format_count(22_604), "22 604");
+        assert_eq!(displayable("dense 64 → 12"), "dense 64 -> 12");
+        assert_eq!(format_count(640), "640");
+        assert_eq!(format_bytes(512), "512 B");
+        assert_eq!(format_bytes(64_000), "62.5 KiB");
+        assert_eq!(format_bytes(3 << 20), "3.00 MiB");
     }
 }

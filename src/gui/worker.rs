@@ -1,5 +1,6 @@
-//! The measuring thread: owns every run so the UI thread never times a kernel, and every
-//! board conversation so the UI thread never waits on a serial port.
+//! The measuring thread: owns every run so the UI thread never times a kernel, a model or
+//! a training epoch, and every board conversation so the UI thread never waits on a serial
+//! port.
 //!
 //! The UI sends [`Command`]s over a bounded channel; the worker answers with
 //! [`WorkerEvent`]s over another bounded channel and wakes the UI with
@@ -25,6 +26,8 @@ use crate::target::board::{
     BoardCell, BoardClient, BoardInfo, DEFAULT_LINE_TIMEOUT, run_plan_on_board,
 };
 
+use super::jobs::{self, ModelJob, ModelsUpdate, TrainingJob, TrainingUpdate};
+
 /// Name of the measuring thread (shows in debuggers and `top -H`).
 pub const THREAD_NAME: &str = "actprof-worker";
 
@@ -42,8 +45,24 @@ const EVENT_CAPACITY: usize = 256;
 pub enum Command {
     /// Measure this plan on this CPU, or on the board behind `board`.
     Start { plan: Plan, board: Option<PortSpec> },
+    /// Time these models (the Models tab).
+    StartModels(ModelJob),
+    /// Run the training experiment (the Dying ReLU tab).
+    StartTraining(TrainingJob),
     /// Stop the current run after the cell being measured; finished cells are kept.
     Cancel,
+}
+
+/// One run, as queued for the worker.
+#[derive(Debug)]
+enum Job {
+    /// A kernel plan, on this CPU or on the board behind `board`.
+    Kernels {
+        plan: Plan,
+        board: Option<PortSpec>,
+    },
+    Models(ModelJob),
+    Training(TrainingJob),
 }
 
 /// What the worker tells the UI.
@@ -57,6 +76,10 @@ pub enum WorkerEvent {
     Power(PowerUpdate),
     /// The board side of a run on a board.
     Board(BoardUpdate),
+    /// Progress and results of a model run; it ends with its own `Done`.
+    Models(ModelsUpdate),
+    /// Progress and results of a training run; it ends with its own `Done`.
+    Training(TrainingUpdate),
     /// The run has returned (sent after the harness's own events, even if it sent none).
     Done {
         /// Whether the run stopped early on Cancel.
@@ -109,13 +132,6 @@ pub enum BoardUpdate {
     },
 }
 
-/// One measuring job: a plan and where to run it.
-#[derive(Debug)]
-struct Job {
-    plan: Plan,
-    board: Option<PortSpec>,
-}
-
 /// Why a command could not be delivered.
 #[derive(Debug, thiserror::Error)]
 #[error("the measuring thread has stopped; restart actprof to measure again")]
@@ -150,17 +166,17 @@ impl Worker {
     /// Applies a command. Cancelling takes effect at once through the shared flag, since
     /// the worker is busy inside the run and cannot read its queue.
     pub fn send(&self, command: Command) -> Result<(), WorkerGone> {
-        match command {
-            Command::Start { plan, board } => {
-                self.cancel.store(false, Ordering::SeqCst);
-                let job = Job { plan, board };
-                self.commands.try_send(job).map_err(|_| WorkerGone)
-            }
+        let job = match command {
+            Command::Start { plan, board } => Job::Kernels { plan, board },
+            Command::StartModels(job) => Job::Models(job),
+            Command::StartTraining(job) => Job::Training(job),
             Command::Cancel => {
                 self.cancel.store(true, Ordering::SeqCst);
-                Ok(())
+                return Ok(());
             }
-        }
+        };
+        self.cancel.store(false, Ordering::SeqCst);
+        self.commands.try_send(job).map_err(|_| WorkerGone)
     }
 
     /// Everything the worker has sent since the last call, oldest first.
@@ -184,7 +200,7 @@ impl Drop for Worker {
     }
 }
 
-/// The worker loop: host facts once, then one run per `Start`.
+/// The worker loop: host facts once, then one run per start command.
 fn serve(
     ctx: &egui::Context,
     commands: &Receiver<Job>,
@@ -200,8 +216,22 @@ fn serve(
         }
     };
 
-    notify(WorkerEvent::Host(Box::new(HostFacts::collect())));
-    while let Ok(Job { plan, board }) = commands.recv() {
+    let host = HostFacts::collect();
+    notify(WorkerEvent::Host(Box::new(host.clone())));
+    while let Ok(job) = commands.recv() {
+        let (plan, board) = match job {
+            Job::Kernels { plan, board } => (plan, board),
+            Job::Models(job) => {
+                tracing::debug!(cells = job.cells.len(), "model run started");
+                jobs::run_models(&job, &host, cancel, &notify);
+                continue;
+            }
+            Job::Training(job) => {
+                tracing::debug!(activations = job.activations.len(), "training started");
+                jobs::run_training(&job, cancel, &notify);
+                continue;
+            }
+        };
         tracing::debug!(cells = plan.cells().len(), "run started");
         if let Some(port) = board {
             let cancelled = run_on_board(&plan, &port, cancel, &notify);

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use crate::harness::plan::{format_size, parse_size};
 use crate::kernels::int8::DType;
-use crate::kernels::{Activation, DEFAULT_LEAKY_ALPHA, GeluApproximation};
 use crate::power::SourceSpec;
 use crate::serial::ports::{PortEntry, list_ports};
 use crate::target::DEFAULT_BAUD;
@@ -14,65 +13,11 @@ use super::super::app::{Action, ActprofApp, RunProgress, RunTarget};
 use super::super::dialogs::{Purpose, file_button};
 use super::super::state::{TargetChoice, TargetKind};
 use super::super::theme;
-
-/// The kinds of activation offered, in report order, with their checkbox labels.
-const KINDS: [(Kind, &str); 7] = [
-    (Kind::Relu, "ReLU"),
-    (Kind::LeakyRelu, "Leaky ReLU"),
-    (Kind::Sigmoid, "Sigmoid"),
-    (Kind::Tanh, "Tanh"),
-    (Kind::GeluErf, "GELU (exact, erf)"),
-    (Kind::GeluTanh, "GELU (tanh approximation)"),
-    (Kind::Swish, "Swish / SiLU"),
-];
+use super::activations::{ActivationParams, activations_ui};
+use super::run::{RunWords, run_controls_ui};
 
 /// Smallest and largest measuring time per cell the editor offers, in ms.
-const MIN_TIME_RANGE_MS: std::ops::RangeInclusive<f64> = 1.0..=60_000.0;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Relu,
-    LeakyRelu,
-    Sigmoid,
-    Tanh,
-    GeluErf,
-    GeluTanh,
-    Swish,
-}
-
-impl Kind {
-    fn of(activation: &Activation) -> Self {
-        match activation {
-            Activation::Relu => Kind::Relu,
-            Activation::LeakyRelu { .. } => Kind::LeakyRelu,
-            Activation::Sigmoid => Kind::Sigmoid,
-            Activation::Tanh => Kind::Tanh,
-            Activation::Gelu {
-                approximation: GeluApproximation::Erf,
-            } => Kind::GeluErf,
-            Activation::Gelu {
-                approximation: GeluApproximation::Tanh,
-            } => Kind::GeluTanh,
-            Activation::Swish { .. } => Kind::Swish,
-        }
-    }
-
-    fn activation(self, alpha: f32, beta: f32) -> Activation {
-        match self {
-            Kind::Relu => Activation::Relu,
-            Kind::LeakyRelu => Activation::LeakyRelu { alpha },
-            Kind::Sigmoid => Activation::Sigmoid,
-            Kind::Tanh => Activation::Tanh,
-            Kind::GeluErf => Activation::Gelu {
-                approximation: GeluApproximation::Erf,
-            },
-            Kind::GeluTanh => Activation::Gelu {
-                approximation: GeluApproximation::Tanh,
-            },
-            Kind::Swish => Activation::Swish { beta },
-        }
-    }
-}
+pub const MIN_TIME_RANGE_MS: std::ops::RangeInclusive<f64> = 1.0..=60_000.0;
 
 /// Editor state that is not part of the plan itself: the sizes as typed and the parameters
 /// of unchecked activations.
@@ -82,10 +27,8 @@ pub struct PlanEditor {
     pub sizes_text: String,
     /// Why the typed sizes were refused; the plan keeps the last valid ones.
     pub sizes_error: Option<String>,
-    /// Leaky ReLU's negative slope, kept while Leaky ReLU is unticked.
-    pub alpha: f32,
-    /// Swish's beta, kept while Swish is unticked.
-    pub beta: f32,
+    /// Leaky ReLU's alpha and Swish's beta, kept while their boxes are unticked.
+    pub params: ActivationParams,
     /// The power source as typed (`rapl`, `rapl:package-0`, `battery`; empty for none).
     pub power_text: String,
     /// Why the typed power source was refused; the plan keeps the last valid one.
@@ -110,20 +53,6 @@ impl PlanEditor {
 
     /// The editor showing `plan` (a loaded profile leaves the target alone).
     pub fn from_plan(plan: &crate::harness::Plan) -> Self {
-        let alpha = plan
-            .activations
-            .iter()
-            .find_map(|activation| match activation {
-                Activation::LeakyRelu { alpha } => Some(*alpha),
-                _ => None,
-            });
-        let beta = plan
-            .activations
-            .iter()
-            .find_map(|activation| match activation {
-                Activation::Swish { beta } => Some(*beta),
-                _ => None,
-            });
         Self {
             sizes_text: plan
                 .sizes
@@ -132,8 +61,7 @@ impl PlanEditor {
                 .collect::<Vec<_>>()
                 .join(", "),
             sizes_error: None,
-            alpha: alpha.unwrap_or(DEFAULT_LEAKY_ALPHA),
-            beta: beta.unwrap_or(1.0),
+            params: ActivationParams::of(&plan.activations),
             power_text: plan
                 .power
                 .as_ref()
@@ -154,7 +82,7 @@ pub fn plan_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action
     ui.add_enabled_ui(!running, |ui| {
         target_ui(ui, app);
         ui.separator();
-        activations_ui(ui, app);
+        plan_activations_ui(ui, app);
         ui.separator();
         dtypes_ui(ui, &mut app.state.plan);
         ui.separator();
@@ -272,41 +200,13 @@ fn parse_baud(text: &str) -> Result<Option<u32>, String> {
     }
 }
 
-fn activations_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
+fn plan_activations_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
     ui.label("Activations");
-    let plan = &mut app.state.plan;
-    let editor = &mut app.plan_editor;
-    let mut changed = false;
-    for (kind, label) in KINDS {
-        let mut checked = plan
-            .activations
-            .iter()
-            .any(|activation| Kind::of(activation) == kind);
-        ui.horizontal(|ui| {
-            changed |= ui.checkbox(&mut checked, label).changed();
-            match kind {
-                Kind::LeakyRelu => {
-                    let name = ui.label("alpha");
-                    let slope = egui::DragValue::new(&mut editor.alpha)
-                        .speed(0.001)
-                        .range(-10.0..=10.0);
-                    changed |= ui.add(slope).labelled_by(name.id).changed();
-                }
-                Kind::Swish => {
-                    let name = ui.label("beta");
-                    let drag = egui::DragValue::new(&mut editor.beta)
-                        .speed(0.01)
-                        .range(0.01..=20.0);
-                    changed |= ui.add(drag).labelled_by(name.id).changed();
-                }
-                _ => {}
-            }
-        });
-        if changed {
-            set_kind(plan, kind, checked, editor.alpha, editor.beta);
-            changed = false;
-        }
-    }
+    activations_ui(
+        ui,
+        &mut app.state.plan.activations,
+        &mut app.plan_editor.params,
+    );
 }
 
 /// The dtype checkboxes: f32 runs the float kernels, i8 and u8 the quantized ones with each
@@ -338,20 +238,6 @@ fn set_dtype(plan: &mut crate::harness::Plan, dtype: DType, on: bool) {
     plan.dtypes = DType::ALL
         .into_iter()
         .filter(|candidate| wanted.contains(candidate))
-        .collect();
-}
-
-/// Adds or removes `kind` and refreshes its parameters, keeping the report order of KINDS.
-fn set_kind(plan: &mut crate::harness::Plan, kind: Kind, on: bool, alpha: f32, beta: f32) {
-    let mut wanted: Vec<Kind> = plan.activations.iter().map(Kind::of).collect();
-    wanted.retain(|&other| other != kind);
-    if on {
-        wanted.push(kind);
-    }
-    plan.activations = KINDS
-        .iter()
-        .filter(|(candidate, _)| wanted.contains(candidate))
-        .map(|(candidate, _)| candidate.activation(alpha, beta))
         .collect();
 }
 
@@ -449,46 +335,23 @@ fn power_source_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
 
 fn run_ui(ui: &mut egui::Ui, app: &mut ActprofApp, actions: &mut Vec<Action>) {
     let dark = ui.visuals().dark_mode;
-    match &app.run {
-        None => {
-            if ui
-                .button("Run")
-                .on_hover_text("Measure the plan (Ctrl+R)")
-                .clicked()
-            {
-                actions.push(Action::Run);
-            }
-        }
-        Some(run) => {
-            let label = if run.cancelling {
-                "Cancelling…"
-            } else {
-                "Cancel"
-            };
-            if ui
-                .button(label)
-                .on_hover_text("Stop after the current cell (Esc)")
-                .clicked()
-            {
-                actions.push(Action::Cancel);
-            }
-            let text = format!(
-                "{} of {} cells, {:.0} s left",
-                run.finished_cells,
-                run.total_cells,
-                run.remaining().as_secs_f64().ceil()
-            );
-            // No animation: the bar redraws only when progress arrives.
-            ui.add(
-                egui::ProgressBar::new(run.fraction() as f32)
-                    .text(text)
-                    .animate(false),
-            );
-            if let Some(current) = &run.current {
-                ui.label(format!("Measuring {current}"));
-            }
-            run_target_ui(ui, run);
-        }
+    let words = RunWords {
+        run_hover: "Measure the plan (Ctrl+R)",
+        cancel_hover: "Stop after the current cell (Esc)",
+        unit: "cells",
+        doing: "Measuring",
+    };
+    let elsewhere = app.run.is_none() && app.is_busy();
+    run_controls_ui(
+        ui,
+        app.run.as_ref(),
+        elsewhere,
+        &words,
+        Action::Run,
+        actions,
+    );
+    if let Some(run) = &app.run {
+        run_target_ui(ui, run);
     }
     if let Some(notice) = &app.messages.run_notice {
         ui.label(notice);
@@ -586,28 +449,5 @@ mod tests {
         assert_eq!(plan.dtypes, [DType::I8]);
         set_dtype(&mut plan, DType::I8, false);
         assert_eq!(plan.dtypes, [DType::I8]);
-    }
-
-    #[test]
-    fn toggling_keeps_report_order_and_parameters() {
-        let mut plan = crate::harness::Plan {
-            activations: vec![Activation::Tanh],
-            ..crate::harness::Plan::default()
-        };
-        set_kind(&mut plan, Kind::LeakyRelu, true, 0.2, 1.0);
-        set_kind(&mut plan, Kind::Relu, true, 0.2, 1.0);
-        assert_eq!(
-            plan.activations,
-            [
-                Activation::Relu,
-                Activation::LeakyRelu { alpha: 0.2 },
-                Activation::Tanh
-            ]
-        );
-        set_kind(&mut plan, Kind::Tanh, false, 0.2, 1.0);
-        assert_eq!(
-            plan.activations,
-            [Activation::Relu, Activation::LeakyRelu { alpha: 0.2 }]
-        );
     }
 }

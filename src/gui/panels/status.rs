@@ -35,7 +35,7 @@ pub fn status_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
         .host
         .as_ref()
         .is_some_and(|host| host.logical_cores <= 2);
-    if app.is_running() && few_cores {
+    if app.is_busy() && few_cores {
         ui.label(format!(
             "UI repaints only on progress while measuring ({} cores shared)",
             app.host.as_ref().map_or(0, |host| host.logical_cores)

@@ -70,7 +70,8 @@ pub struct ColourScale {
 }
 
 impl ColourScale {
-    fn of(values: impl Iterator<Item = f64>) -> Option<Self> {
+    /// The scale spanning `values`; `None` when none is finite.
+    pub fn of(values: impl Iterator<Item = f64>) -> Option<Self> {
         let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), v| {
             (low.min(v), high.max(v))
         });
@@ -79,6 +80,21 @@ impl ColourScale {
         }
         let log = low > 0.0 && high / low >= LOG_COLOUR_RATIO;
         Some(Self { low, high, log })
+    }
+
+    /// `log colour scale; lower is better` and the like, for legends.
+    pub fn note(&self, higher_is_better: bool) -> String {
+        let direction = if higher_is_better {
+            "higher is better"
+        } else {
+            "lower is better"
+        };
+        let mapping = if self.log {
+            "log colour scale"
+        } else {
+            "linear colour scale"
+        };
+        format!("{mapping}; {direction}")
     }
 
     /// Where `value` falls between `low` (0) and `high` (1).
@@ -616,6 +632,28 @@ fn scale_ui(ui: &mut egui::Ui, data: &HeatmapData, scale: &ColourScale) {
     }
     ui.label(data.metric.format(scale.high));
     ui.weak(format!("({})", data.scale_note(scale)));
+}
+
+/// `title low [gradient] high (note)` on one line: the legend of a colour ramp.
+pub fn ramp_legend_ui(ui: &mut egui::Ui, title: &str, low: &str, high: &str, note: &str) {
+    /// Slices of the gradient bar.
+    const STEPS: usize = 64;
+    ui.horizontal(|ui| {
+        ui.label(title);
+        ui.label(low);
+        let (rect, _) = ui.allocate_exact_size(vec2(220.0, 16.0), Sense::hover());
+        let painter = ui.painter_at(rect);
+        let step = rect.width() / STEPS as f32;
+        for i in 0..STEPS {
+            let slice = Rect::from_min_size(
+                pos2(rect.min.x + step * i as f32, rect.min.y),
+                vec2(step + 0.5, rect.height()),
+            );
+            painter.rect_filled(slice, 0.0, theme::ramp(i as f64 / (STEPS - 1) as f64));
+        }
+        ui.label(high);
+        ui.weak(format!("({note})"));
+    });
 }
 
 #[cfg(test)]

@@ -4,8 +4,12 @@ pub mod compare;
 pub mod functions;
 pub mod heatmap;
 pub mod heatmap_svg;
+pub mod models;
+pub mod models_share;
+pub mod models_summary;
 pub mod power;
 pub mod report;
+pub mod training;
 
 use super::app::{Action, ActprofApp};
 use super::dialogs::{Purpose, file_button};
