@@ -28,8 +28,7 @@ use crate::session::powered::{DEFAULT_IDLE, DEFAULT_POLL_INTERVAL};
 use crate::session::{Journal, PoweredPlan, SessionEvent};
 use crate::target::TargetSpec;
 
-/// The `target` column of cells measured on this CPU.
-pub const TARGET_LOCAL: &str = "local";
+pub use crate::report::row::TARGET_LOCAL;
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT, the shell convention).
 pub const EXIT_INTERRUPTED: u8 = 130;

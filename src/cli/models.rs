@@ -21,14 +21,14 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::args::Format;
-use super::bench::{EXIT_INTERRUPTED, TARGET_LOCAL, install_ctrl_c};
+use super::bench::{EXIT_INTERRUPTED, install_ctrl_c};
 use super::table::{self, Align};
-use crate::harness::{CellResult, CellSpec, HostFacts};
-use crate::kernels::accuracy::quick_check;
-use crate::kernels::{Activation, Isa};
+use crate::harness::HostFacts;
+use crate::kernels::Activation;
 use crate::models::measure::{self, Cell, InferenceResult, Settings};
 use crate::models::zoo::MLP_SMALL_WIDTHS;
 use crate::models::{ModelKind, ModelSpec, ModelSummary};
+pub use crate::report::model_row::row;
 use crate::report::{self, Row};
 
 /// Default seed of weights, inputs and bootstrap (the quick plan's).
@@ -254,27 +254,6 @@ fn measure_all(
     }
     bar.finish_and_clear();
     Ok((results, false))
-}
-
-/// The report row of a timed cell: the kernel row's schema with the model columns.
-pub fn row(result: &InferenceResult, host: &HostFacts, started_at_utc: &str, seed: u64) -> Row {
-    let activation = result.cell.activation;
-    let (max_ulp_error, max_abs_error) = quick_check(activation, Isa::detect());
-    let cell = CellResult {
-        spec: CellSpec::f32(activation, result.elements(), 1),
-        iterations_per_sample: result.iterations_per_sample,
-        summary: result.timing,
-        max_ulp_error,
-        max_abs_error,
-        max_lsb_error: None,
-        seed,
-        span: None,
-    };
-    let mut row = Row::from_cell(&cell, host, started_at_utc, TARGET_LOCAL);
-    row.model = Some(result.summary.name.clone());
-    row.batch = Some(result.cell.batch as u64);
-    row.activation_share = Some(result.activation_share);
-    row
 }
 
 /// Host facts and the plan, before the run.

@@ -19,7 +19,8 @@ use super::bench::{EXIT_INTERRUPTED, install_ctrl_c};
 use super::models::{DEFAULT_SEED, activations};
 use super::table::{self, Align};
 use crate::models::train::{DEFAULT_LEARNING_RATES, TrainConfig, TrainRun, train};
-use crate::report::{EpochRow, write_epochs_file};
+pub use crate::report::epochs::epoch_rows;
+use crate::report::write_epochs_file;
 
 /// `actprof train-demo`.
 #[derive(Clone, Debug, Default, Args)]
@@ -138,24 +139,6 @@ pub fn run(args: &TrainDemoArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Every epoch of every run as CSV rows.
-pub fn epoch_rows(runs: &[TrainRun], seed: u64) -> Vec<EpochRow> {
-    runs.iter()
-        .flat_map(|run| {
-            run.records.iter().map(move |record| EpochRow {
-                activation: run.activation.name().to_owned(),
-                params: run.activation.params(),
-                lr: run.learning_rate,
-                epoch: u32::try_from(record.epoch).unwrap_or(u32::MAX),
-                loss: record.loss,
-                accuracy: record.accuracy,
-                dead_fraction: record.dead_fraction,
-                seed,
-            })
-        })
-        .collect()
 }
 
 /// One line per run: the last epoch's loss, accuracy and dead fraction, and the most

@@ -8,12 +8,12 @@
 
 use std::sync::atomic::AtomicBool;
 
-use crate::cli::models::row as model_row;
 use crate::harness::HostFacts;
 use crate::kernels::Activation;
 use crate::models::measure::{self, Cell, Settings};
 use crate::models::train::{EpochRecord, TrainConfig, TrainRun, train};
 use crate::report::Row;
+use crate::report::model_row::row as model_row;
 
 use super::worker::WorkerEvent;
 

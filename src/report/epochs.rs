@@ -10,6 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::csv::{Position, ReportError};
+use crate::models::train::TrainRun;
 
 /// The columns of the per-epoch CSV, in order.
 pub const EPOCH_COLUMNS: [&str; 8] = [
@@ -97,6 +98,24 @@ pub fn read_epochs_file(path: &Path) -> Result<Vec<EpochRow>, ReportError> {
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// Every epoch of every run as CSV rows.
+pub fn epoch_rows(runs: &[TrainRun], seed: u64) -> Vec<EpochRow> {
+    runs.iter()
+        .flat_map(|run| {
+            run.records.iter().map(move |record| EpochRow {
+                activation: run.activation.name().to_owned(),
+                params: run.activation.params(),
+                lr: run.learning_rate,
+                epoch: u32::try_from(record.epoch).unwrap_or(u32::MAX),
+                loss: record.loss,
+                accuracy: record.accuracy,
+                dead_fraction: record.dead_fraction,
+                seed,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

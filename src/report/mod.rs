@@ -4,6 +4,7 @@ pub mod compare;
 pub mod csv;
 pub mod dut;
 pub mod epochs;
+pub mod model_row;
 pub mod row;
 
 pub use compare::{

@@ -92,6 +92,9 @@ pub const COLUMNS: [&str; 45] = [
     "activation_share",
 ];
 
+/// The `target` column of cells measured on this CPU.
+pub const TARGET_LOCAL: &str = "local";
+
 /// What a local row's `timing` column says: the times come from the host's clock.
 pub const TIMING_HOST: &str = "host monotonic clock";
 

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::train_demo::epoch_rows;
 use crate::kernels::Activation;
 use crate::models::train::{EpochRecord, TrainConfig, TrainRun};
+use crate::report::epochs::epoch_rows;
 use crate::report::write_epochs_file;
 
 use super::super::jobs::{TrainingJob, TrainingUpdate};
