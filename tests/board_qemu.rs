@@ -10,13 +10,12 @@
 
 mod meters_support;
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use actprof::report::{self, Row};
-use meters_support::binary;
+use meters_support::{Emulator, binary};
 
 const QEMU_TIMING: &str = "QEMU instruction count, not real-chip cycles";
 
@@ -53,46 +52,27 @@ fn one_board_at_a_time() -> MutexGuard<'static, ()> {
     BOARD.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A running `actprof emulate board`, stopped (SIGTERM, so QEMU is shut down) on drop.
+/// A running `actprof emulate board` (killed on drop; QEMU dies with it), holding the
+/// turn of [`one_board_at_a_time`] until then.
 struct Board {
-    child: Child,
-    port: String,
+    emulator: Emulator,
     _turn: MutexGuard<'static, ()>,
 }
 
 impl Board {
     fn start(faults: &str) -> Board {
         let turn = one_board_at_a_time();
-        let mut child = Command::new(binary())
-            .args(["emulate", "board", "--firmware"])
-            .arg(firmware())
-            .args(["--fault", faults])
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the emulator starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut port = String::new();
-        stdout
-            .read_line(&mut port)
-            .expect("the emulator prints its port");
-        let port = port.trim().to_owned();
-        assert!(port.starts_with("/dev/"), "port `{port}`");
+        let firmware = firmware().to_str().expect("a UTF-8 path");
+        let emulator = Emulator::spawn(&["board", "--firmware", firmware, "--fault", faults]);
         Board {
-            child,
-            port,
+            emulator,
             _turn: turn,
         }
     }
-}
 
-impl Drop for Board {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
+    /// The pty the emulator printed.
+    fn port(&self) -> &str {
+        &self.emulator.port
     }
 }
 
@@ -147,7 +127,7 @@ fn every_activation_runs_on_the_qemu_board_in_f32_and_int8_with_verified_outputs
     for out in [&first, &second] {
         // A fresh QEMU each time: counts must repeat across launches, not only runs.
         let board = Board::start("");
-        let output = bench(&board.port, out, &args);
+        let output = bench(board.port(), out, &args);
         assert!(
             output.status.success(),
             "bench failed:\n{}",
@@ -230,7 +210,7 @@ fn cells_the_board_cannot_hold_are_skipped_with_the_reason() {
     let out = dir.path().join("r.csv");
     let board = Board::start("");
     let output = bench(
-        &board.port,
+        board.port(),
         &out,
         &["--activations", "relu", "--sizes", "64,1M"],
     );
@@ -249,7 +229,7 @@ fn garbage_stale_answers_and_echo_are_ignored() {
     let out = dir.path().join("r.csv");
     let board = Board::start("garbage,echo");
     let output = bench(
-        &board.port,
+        board.port(),
         &out,
         &["--activations", "tanh,relu", "--sizes", "128"],
     );
@@ -275,11 +255,11 @@ fn fails_mid_run(fault: &str, what: &str, extra: &[&str]) {
     ];
     args.extend_from_slice(extra);
     let started = std::time::Instant::now();
-    let output = bench(&board.port, &out, &args);
+    let output = bench(board.port(), &out, &args);
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(text.contains(what), "expected `{what}` in:\n{text}");
-    assert!(text.contains(&board.port), "the port is named:\n{text}");
+    assert!(text.contains(board.port()), "the port is named:\n{text}");
     assert!(
         text.contains("run kernel="),
         "the command is named:\n{text}"
@@ -369,7 +349,7 @@ fn a_plan_the_board_cannot_run_at_all_is_an_error() {
     let out = dir.path().join("r.csv");
     let board = Board::start("");
     let output = bench(
-        &board.port,
+        board.port(),
         &out,
         &["--activations", "relu", "--sizes", "1M"],
     );
@@ -388,7 +368,7 @@ fn ctrl_c_during_the_last_cell_ends_as_interrupted_with_the_cell_kept() {
     let board = Board::start("");
     // One cell of about 2 s of board time; SIGINT arrives while it runs.
     let child = Command::new(binary())
-        .args(["bench", "--target", &format!("board:{}", board.port)])
+        .args(["bench", "--target", &format!("board:{}", board.port())])
         .args([
             "--activations",
             "gelu",

@@ -22,7 +22,7 @@ use crate::report::Row;
 use crate::serial::open_port;
 use crate::target::PortSpec;
 use crate::target::board::{
-    BoardClient, BoardInfo, DEFAULT_LINE_TIMEOUT, board_row, run_plan_on_board, timing_label,
+    BoardClient, DEFAULT_LINE_TIMEOUT, board_row, run_plan_on_board, timing_label,
 };
 
 /// Runs `actprof bench --target board:…`.
@@ -37,7 +37,7 @@ pub fn run(args: &BenchArgs, port: &PortSpec) -> anyhow::Result<ExitCode> {
     let link = open_port(&port.port, port.baud_or_default())?;
     let timeout = args.board_timeout.unwrap_or(DEFAULT_LINE_TIMEOUT);
     let mut client = BoardClient::connect(link, &port.port, timeout)?;
-    eprint!("{}", board_summary(client.info(), &client, &port.port));
+    eprint!("{}", board_summary(&client));
 
     let cancel = Arc::new(AtomicBool::new(false));
     install_ctrl_c_after(&cancel, "the current cell (the board finishes it first)");
@@ -106,8 +106,8 @@ pub fn run(args: &BenchArgs, port: &PortSpec) -> anyhow::Result<ExitCode> {
 }
 
 /// What is known of the board before the run, for standard error.
-fn board_summary(info: &BoardInfo, client: &BoardClient, port: &str) -> String {
-    let caps = client.caps();
+fn board_summary(client: &BoardClient) -> String {
+    let (info, caps, port) = (client.info(), client.caps(), client.port());
     format!(
         "board: {} ({}) on {port}, protocol {}\n\
          timing: {} (timer {} Hz{})\n\

@@ -129,7 +129,8 @@ pub struct BoardClient {
 impl BoardClient {
     /// Identifies the board on `link` (named `port` in messages): ends any half line the
     /// board holds, drains what it had to say, then `hello` (again every second, for the
-    /// line timeout and at least [`HELLO_TRIES`] times) and `caps`. Refuses a protocol version other than ours.
+    /// line timeout and at least [`HELLO_TRIES`] times) and `caps`. Refuses a protocol
+    /// version other than ours.
     pub fn connect(
         link: Box<dyn Link>,
         port: &str,

@@ -17,6 +17,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::protocol::{Answer, Fields, parse_answer};
 use super::qemu::QemuBoard;
 use crate::harness::plan::parse_duration;
 use crate::serial::{Link, SerialError};
@@ -182,13 +183,12 @@ fn ends_measured_cell(line: &[u8]) -> bool {
     let Ok(line) = std::str::from_utf8(line) else {
         return false;
     };
-    let mut words = line.split_ascii_whitespace().skip(1);
-    words.next() == Some("ok")
-        && words
-            .next()
-            .and_then(|w| w.strip_prefix("runs="))
-            .and_then(|r| r.parse::<u32>().ok())
-            .is_some_and(|runs| runs >= 2)
+    match parse_answer(line.trim_end()) {
+        Some(Answer::Ok { rest, .. }) => Fields::parse(&rest)
+            .and_then(|fields| fields.number::<u32>("runs"))
+            .is_some_and(|runs| runs >= 2),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
