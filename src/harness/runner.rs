@@ -8,17 +8,19 @@
 //! lasts at least [`MIN_SAMPLE`]), and sampling goes on until both `min_samples` and
 //! `min_time` are reached, or [`MAX_SAMPLES`] samples were taken.
 //!
-//! With `threads > 1` the tensor is split into contiguous chunks, one per thread. The
-//! worker threads are started once per cell, outside the timed region, and wait on a
-//! barrier; a sample times the release of the batch until every thread has finished it.
+//! With `threads > 1` every call goes through the kernels' multi-threaded path
+//! ([`kernels::parallel::Pool`]): the tensor is split into contiguous chunks, one per
+//! thread, and the call returns when all are done, so a sample includes handing out and
+//! collecting the chunks of every call, as a user's call would. The pool's workers are
+//! started once per cell, outside the timed region. Tensors too small to split (fewer than
+//! the path's minimum per thread) run on the calling thread, as they would for a user.
 //!
 //! Cells of dtype i8/u8 run the same loop on the quantized kernel
 //! ([`QuantizedKernel::apply_bytes`]) over random input codes; their errors are exhaustive
 //! over the 256 codes ([`super::quantized`]).
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Barrier, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::{RngExt as _, SeedableRng as _};
@@ -30,7 +32,8 @@ use super::quantized;
 use super::stats::{Sample, Summary};
 use crate::kernels::accuracy::quick_check;
 use crate::kernels::int8::QuantizedKernel;
-use crate::kernels::{self, Isa};
+use crate::kernels::parallel::{PARALLEL_MIN_CODES, PARALLEL_MIN_ELEMENTS, Pool};
+use crate::kernels::{self, Isa, Stores};
 
 /// Shortest sample: batches of fast calls are grown to at least this.
 pub const MIN_SAMPLE: Duration = Duration::from_micros(10);
@@ -192,8 +195,13 @@ impl Cell<'_> {
         let input = input_data(self.spec.elements, self.plan.seed);
         let mut output = vec![0.0_f32; input.len()];
         let activation = self.spec.activation;
-        let apply = |input: &[f32], output: &mut [f32]| kernels::apply(activation, input, output);
-        let measured = self.time(&apply, &input, &mut output, sink);
+        let isa = Isa::detect();
+        // Streaming stores or not, decided on the whole tensor as `Pool::apply` does.
+        let stores = Stores::Auto.resolve(input.len());
+        let apply = |input: &[f32], output: &mut [f32]| {
+            kernels::apply_with_stores(isa, stores, activation, input, output);
+        };
+        let measured = self.time(&apply, &input, &mut output, PARALLEL_MIN_ELEMENTS, sink);
         // The error is measured on the accuracy engine's fixed points rather than on this
         // cell's inputs, so every report and the `accuracy` command agree on it.
         let (max_ulp_error, max_abs_error) = quick_check(activation, Isa::detect());
@@ -210,7 +218,7 @@ impl Cell<'_> {
             // refusal (a length mismatch) cannot happen; checking it stays out of release.
             debug_assert!(applied.is_ok(), "{applied:?}");
         };
-        let measured = self.time(&apply, &input, &mut output, sink);
+        let measured = self.time(&apply, &input, &mut output, PARALLEL_MIN_CODES, sink);
         let errors = quantized::errors(kernel);
         self.finish(
             measured,
@@ -219,12 +227,14 @@ impl Cell<'_> {
     }
 
     /// Times `apply` on the cell's tensors, on one thread or split across the cell's
-    /// threads. `Ok(None)` when cancelled.
+    /// threads per call (with at least `min_per_thread` elements each). `Ok(None)` when
+    /// cancelled.
     fn time<T, K>(
         &self,
         apply: &K,
         input: &[T],
         output: &mut [T],
+        min_per_thread: usize,
         sink: &mut dyn FnMut(Event),
     ) -> Result<Option<Measured>, String>
     where
@@ -244,10 +254,23 @@ impl Cell<'_> {
             };
             return Ok(self.measure(&mut batch, sink));
         }
-        run_threaded(apply, input, output, threads, |batch| {
-            self.measure(batch, sink)
-        })
-        .map_err(|err| format!("cannot start worker threads: {err}"))
+        let pool =
+            Pool::new(threads).map_err(|err| format!("cannot start worker threads: {err}"))?;
+        let mut batch = |iterations: u64| {
+            let start = Instant::now();
+            for _ in 0..iterations {
+                pool.split(
+                    black_box(input),
+                    black_box(&mut *output),
+                    min_per_thread,
+                    apply,
+                );
+            }
+            let elapsed = start.elapsed();
+            black_box(&*output);
+            elapsed
+        };
+        Ok(self.measure(&mut batch, sink))
     }
 
     /// The cell's result from its timings and its errors `(ulp, abs, lsb)`.
@@ -379,85 +402,6 @@ impl Cell<'_> {
         let for_count = self.plan.min_time / TARGET_SAMPLES;
         MIN_SAMPLE.max(for_overhead).max(for_count)
     }
-}
-
-/// Starts `threads − 1` named workers that each own one contiguous chunk of the tensor
-/// (the calling thread takes the first chunk), hands `measure` a batch function that
-/// releases all threads for `n` calls and waits until all are done, and stops the workers
-/// afterwards. Fails, with every started worker stopped, when a thread cannot be started.
-fn run_threaded<T, K, R>(
-    apply: &K,
-    input: &[T],
-    output: &mut [T],
-    threads: usize,
-    measure: impl FnOnce(&mut dyn FnMut(u64) -> Duration) -> R,
-) -> std::io::Result<R>
-where
-    T: Send + Sync,
-    K: Fn(&[T], &mut [T]) + Sync,
-{
-    let chunk = input.len().div_ceil(threads);
-    // The barriers are sized once the workers are known to be running, so a failed spawn
-    // cannot leave the others waiting for a party that never comes.
-    let barriers: OnceLock<(Barrier, Barrier)> = OnceLock::new();
-    let iterations = AtomicU64::new(0);
-    let stop = AtomicBool::new(false);
-    let mut input_chunks = input.chunks(chunk);
-    let mut output_chunks = output.chunks_mut(chunk);
-    let own_input = input_chunks.next().unwrap_or_default();
-    let own_output = output_chunks.next().unwrap_or_default();
-
-    std::thread::scope(|scope| {
-        let mut started = 0;
-        let mut spawn_error = None;
-        for (worker, (input, output)) in input_chunks.zip(output_chunks).enumerate() {
-            let (barriers, iterations, stop) = (&barriers, &iterations, &stop);
-            let spawned = std::thread::Builder::new()
-                .name(format!("actprof-worker-{}", worker + 1))
-                .spawn_scoped(scope, move || {
-                    let (start, done) = barriers.wait();
-                    loop {
-                        start.wait();
-                        if stop.load(Ordering::Acquire) {
-                            break;
-                        }
-                        for _ in 0..iterations.load(Ordering::Acquire) {
-                            apply(black_box(input), black_box(&mut *output));
-                        }
-                        done.wait();
-                    }
-                });
-            match spawned {
-                Ok(_) => started += 1,
-                Err(err) => {
-                    spawn_error = Some(err);
-                    break;
-                }
-            }
-        }
-        let (start, done) =
-            barriers.get_or_init(|| (Barrier::new(started + 1), Barrier::new(started + 1)));
-        if let Some(err) = spawn_error {
-            stop.store(true, Ordering::Release);
-            start.wait();
-            return Err(err);
-        }
-
-        let mut batch = |n: u64| {
-            iterations.store(n, Ordering::Release);
-            let begin = Instant::now();
-            start.wait();
-            for _ in 0..n {
-                apply(black_box(own_input), black_box(&mut *own_output));
-            }
-            done.wait();
-            begin.elapsed()
-        };
-        let result = measure(&mut batch);
-        stop.store(true, Ordering::Release);
-        start.wait();
-        Ok(result)
-    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::accuracy::{SweepMode, contract, sweep};
 use super::activation::{Activation, GeluApproximation};
-use super::dispatch::{Isa, apply_in_place_with, apply_with};
+use super::dispatch::{Isa, Stores, apply_in_place_with, apply_with, apply_with_stores};
 use super::reference;
 
 const GELU: Activation = Activation::Gelu {
@@ -236,6 +236,40 @@ fn results_do_not_depend_on_length_or_alignment() {
                             "{isa} {act} len {len} +{offset}"
                         );
                     }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn streaming_stores_give_the_cached_results() {
+    let pool: Vec<f32> = (0..1100).map(|i| (i as f32 - 550.0) * 0.041).collect();
+    for isa in Isa::available() {
+        for act in all_activations() {
+            let whole = eval(isa, act, &pool);
+            for len in [0, 5, 16, 47, 64, 65, 1000] {
+                // Output offsets 0..16 elements put the 64-byte boundary everywhere in the
+                // streaming head, including nowhere (offset 0 of an aligned buffer).
+                for offset in [0, 1, 3, 8, 13, 15] {
+                    let mut out = vec![f32::NAN; len + 32];
+                    let output = &mut out[offset..offset + len];
+                    let input = &pool[offset..offset + len];
+                    apply_with_stores(isa, Stores::Streaming, act, input, output);
+                    let same = output
+                        .iter()
+                        .zip(&whole[offset..offset + len])
+                        .all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same, "{isa} {act} len {len} +{offset}");
+                    // Nothing outside the output was written.
+                    assert!(
+                        out[..offset].iter().all(|v| v.is_nan()),
+                        "{isa} {act} before"
+                    );
+                    assert!(
+                        out[offset + len..].iter().all(|v| v.is_nan()),
+                        "{isa} {act} after"
+                    );
                 }
             }
         }

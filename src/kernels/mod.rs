@@ -24,6 +24,7 @@ mod exp;
 mod gelu;
 mod lanes;
 mod logistic;
+pub mod parallel;
 mod relu;
 mod tanh;
 
@@ -31,7 +32,10 @@ mod tanh;
 mod edge_tests;
 
 pub use activation::{Activation, DEFAULT_LEAKY_ALPHA, GeluApproximation, ParseActivationError};
-pub use dispatch::{Isa, apply_in_place_with, apply_with, dispatched_isa};
+pub use dispatch::{
+    Isa, STREAMING_MIN_ELEMENTS, Stores, apply_in_place_with, apply_with, apply_with_stores,
+    dispatched_isa,
+};
 
 /// Computes `output[i] = activation(input[i])` with the fast f32 kernel of the best
 /// instruction set this CPU has ([`dispatched_isa`]).
