@@ -72,6 +72,7 @@ fn fixture_host() -> HostFacts {
         virtualization: None,
         actprof_version: "0.1.0".into(),
         kernel_isa: "avx512".into(),
+        quant_isa: "avx512vbmi".into(),
         ..HostFacts::default()
     }
 }

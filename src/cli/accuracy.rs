@@ -99,6 +99,7 @@ fn isas_of(choice: IsaChoice) -> anyhow::Result<Vec<Isa>> {
     let wanted = match choice {
         IsaChoice::All => return Ok(Isa::available()),
         IsaChoice::Scalar => Isa::Scalar,
+        IsaChoice::Neon => Isa::Neon,
         IsaChoice::Avx2 => Isa::Avx2Fma,
         IsaChoice::Avx512 => Isa::Avx512,
     };

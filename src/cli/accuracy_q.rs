@@ -111,7 +111,8 @@ pub fn check_all(
 fn isas_of(choice: IsaChoice) -> anyhow::Result<Vec<QuantIsa>> {
     let wanted = match choice {
         IsaChoice::All => return Ok(QuantIsa::available()),
-        IsaChoice::Scalar => QuantIsa::Scalar,
+        // The quantized kernels have no NEON form: the scalar one runs there.
+        IsaChoice::Scalar | IsaChoice::Neon => QuantIsa::Scalar,
         IsaChoice::Avx2 => QuantIsa::Avx2,
         IsaChoice::Avx512 => QuantIsa::Avx512Vbmi,
     };

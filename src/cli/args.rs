@@ -268,6 +268,8 @@ pub struct EvalArgs {
 pub enum IsaChoice {
     /// The portable scalar kernels.
     Scalar,
+    /// NEON kernels (aarch64).
+    Neon,
     /// AVX2 + FMA kernels.
     Avx2,
     /// AVX-512 kernels.

@@ -21,6 +21,7 @@ use super::progress::Progress;
 use super::table::{self, Align};
 use crate::harness::plan::format_size;
 use crate::harness::{CellResult, HostFacts, Plan, run_plan};
+use crate::kernels;
 use crate::kernels::Activation;
 use crate::power::SourceSpec;
 use crate::report::{self, Row};
@@ -284,7 +285,8 @@ pub fn host_summary(host: &HostFacts, plan: &Plan) -> String {
     let mut text = format!(
         "host: {} ({cores} cores, {} threads), base {} MHz, now {} MHz, {:.1} GiB RAM\n\
          os: {} (kernel {}), governor {}, virtualization {}\n\
-         build: actprof {} ({}), kernels {}\n\
+         build: actprof {} ({}), kernels f32 {}, int8 {}; streaming stores from {} elements, \
+         calls split across threads from {} elements per thread\n\
          plan: {} cell(s), at least {:.1} s\n",
         host.cpu_model,
         host.logical_cores,
@@ -298,6 +300,9 @@ pub fn host_summary(host: &HostFacts, plan: &Plan) -> String {
         host.actprof_version,
         host.rustc_version,
         host.kernel_isa,
+        host.quant_isa,
+        kernels::STREAMING_MIN_ELEMENTS,
+        kernels::parallel::PARALLEL_MIN_ELEMENTS,
         plan.cells().len(),
         plan.estimated_duration().as_secs_f64(),
     );

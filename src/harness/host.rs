@@ -32,6 +32,8 @@ pub struct HostFacts {
     pub rustc_version: String,
     /// Instruction set the f32 kernels dispatched to (e.g. `avx512`, `avx2+fma`, `scalar`).
     pub kernel_isa: String,
+    /// Instruction set the int8 kernels dispatched to (`avx512vbmi`, `avx2`, `scalar`).
+    pub quant_isa: String,
     /// Warnings that make timings less trustworthy (frequency scaling on, VM, ...).
     pub warnings: Vec<String>,
 }
@@ -98,6 +100,7 @@ impl HostFacts {
             actprof_version: env!("CARGO_PKG_VERSION").to_owned(),
             rustc_version: RUSTC_VERSION.to_owned(),
             kernel_isa: crate::kernels::dispatched_isa().name().to_owned(),
+            quant_isa: crate::kernels::int8::QuantIsa::detect().name().to_owned(),
             warnings: Vec::new(),
         };
         facts.warnings = facts.timing_warnings();

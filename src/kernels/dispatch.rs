@@ -1,9 +1,10 @@
-//! Runtime choice of the instruction set: the same kernel bodies compiled three times.
+//! Runtime choice of the instruction set: the same kernel bodies compiled per path.
 //!
 //! Each wrapper below enables a set of target features and inlines the generic chunk driver
-//! into itself, so LLVM vectorises the kernels for that ISA: 512-bit registers for
-//! [`Isa::Avx512`], 256-bit for [`Isa::Avx2Fma`], and the x86-64 baseline (SSE2, no FMA)
-//! for [`Isa::Scalar`]. The best available set is detected once and cached.
+//! into itself, so LLVM vectorises the kernels for that ISA: 256-bit registers for
+//! [`Isa::Avx2Fma`], 128-bit NEON with fused multiply-add for [`Isa::Neon`] (aarch64), and
+//! the baseline (SSE2 on x86-64, no FMA) for [`Isa::Scalar`]. [`Isa::Avx512`] runs the
+//! explicit intrinsics of `avx512/`. The best available set is detected once and cached.
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -22,6 +23,8 @@ use super::tanh::Tanh;
 pub enum Isa {
     /// Baseline x86-64 (or any other target): SSE2 vectors, no FMA.
     Scalar,
+    /// aarch64 NEON with fused multiply-add: 128-bit vectors (the portable kernels).
+    Neon,
     /// AVX2 with FMA: 256-bit vectors.
     Avx2Fma,
     /// AVX-512 F/BW/DQ/VL with FMA: 512-bit vectors.
@@ -30,7 +33,7 @@ pub enum Isa {
 
 impl Isa {
     /// Every path, slowest first.
-    pub const ALL: [Isa; 3] = [Isa::Scalar, Isa::Avx2Fma, Isa::Avx512];
+    pub const ALL: [Isa; 4] = [Isa::Scalar, Isa::Neon, Isa::Avx2Fma, Isa::Avx512];
 
     /// The best path this CPU supports (detected once, then cached).
     pub fn detect() -> Isa {
@@ -66,15 +69,20 @@ impl Isa {
                     && is_x86_feature_detected!("avx512vl")
                     && is_x86_feature_detected!("fma")
             }
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[cfg(not(target_arch = "aarch64"))]
+            Isa::Neon => false,
             #[cfg(not(target_arch = "x86_64"))]
-            _ => false,
+            Isa::Avx2Fma | Isa::Avx512 => false,
         }
     }
 
-    /// The stable name used in reports: `scalar`, `avx2+fma`, `avx512`.
+    /// The stable name used in reports: `scalar`, `neon`, `avx2+fma`, `avx512`.
     pub fn name(self) -> &'static str {
         match self {
             Isa::Scalar => "scalar",
+            Isa::Neon => "neon",
             Isa::Avx2Fma => "avx2+fma",
             Isa::Avx512 => "avx512",
         }
@@ -213,8 +221,10 @@ fn run_kernel<K: Kernel>(isa: Isa, kernel: K, io: Io<'_>) {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: callers checked `isa.is_available()`, i.e. AVX-512 F/BW/DQ/VL and FMA.
         Isa::Avx512 => unsafe { drive_avx512(kernel, io) },
-        #[cfg(not(target_arch = "x86_64"))]
-        _ => unreachable!("only the scalar path exists off x86-64"),
+        #[cfg(target_arch = "aarch64")]
+        // SAFETY: callers checked `isa.is_available()`, i.e. NEON is present.
+        Isa::Neon => unsafe { drive_neon(kernel, io) },
+        _ => unreachable!("{} is not a path of this architecture", isa.name()),
     }
 }
 
@@ -248,6 +258,13 @@ fn drive<A: Arith, K: Kernel>(kernel: K, io: Io<'_>) {
         Io::Separate(input, output) => lanes::run::<A, K>(kernel, input, output),
         Io::InPlace(data) => lanes::run_in_place::<A, K>(kernel, data),
     }
+}
+
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+fn drive_neon<K: Kernel>(kernel: K, io: Io<'_>) {
+    // aarch64 always has a fused multiply-add (`fmla`), so `f32::mul_add` is one instruction.
+    drive::<Fused, K>(kernel, io);
 }
 
 #[cfg(target_arch = "x86_64")]

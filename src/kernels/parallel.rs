@@ -233,10 +233,10 @@ impl Shared {
                 return;
             }
             let job = *lock(&self.job);
-            if let Some(job) = job {
-                if panic::catch_unwind(AssertUnwindSafe(|| job(index))).is_err() {
-                    self.panicked.store(true, Ordering::Release);
-                }
+            if let Some(job) = job
+                && panic::catch_unwind(AssertUnwindSafe(|| job(index))).is_err()
+            {
+                self.panicked.store(true, Ordering::Release);
             }
             self.remaining.fetch_sub(1, Ordering::AcqRel);
         }
@@ -254,7 +254,7 @@ impl Shared {
             }
             spins = spins.wrapping_add(1);
             // Reading the clock costs more than a spin: look at it every 64th time.
-            if spins % 64 == 0 && spin_start.elapsed() >= SPIN {
+            if spins.is_multiple_of(64) && spin_start.elapsed() >= SPIN {
                 break;
             }
             std::hint::spin_loop();

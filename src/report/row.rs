@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::harness::{CellResult, HostFacts};
-use crate::kernels::int8::{QuantIsa, format_quant};
+use crate::kernels::int8::format_quant;
 use crate::session::CellEnergy;
 
 /// The element type of every f32 kernel's row.
@@ -214,7 +214,7 @@ impl Row {
     /// `started_at_utc` is when the run began (RFC 3339), `target` where it ran (`local`).
     /// `host_os` joins the OS name and kernel version; an unknown governor is written empty.
     /// i8/u8 rows carry their quantization in `params` and, as `kernel_isa`, the
-    /// instruction set this CPU runs the quantized kernels on ([`QuantIsa::detect`]).
+    /// instruction set this CPU runs the quantized kernels on (`HostFacts::quant_isa`).
     pub fn from_cell(
         cell: &CellResult,
         host: &HostFacts,
@@ -231,7 +231,7 @@ impl Row {
             } else {
                 format!("{params};{quant}")
             };
-            kernel_isa = QuantIsa::detect().name().to_owned();
+            kernel_isa = host.quant_isa.clone();
         }
         Row {
             activation: cell.spec.activation.name().to_owned(),

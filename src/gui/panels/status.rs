@@ -14,11 +14,12 @@ pub fn status_ui(ui: &mut egui::Ui, app: &mut ActprofApp) {
                     .physical_cores
                     .map_or_else(|| "?".to_owned(), |cores| cores.to_string());
                 ui.label(format!(
-                    "CPU: {} | cores: {physical} physical, {} logical | kernel ISA: {} | \
+                    "CPU: {} | cores: {physical} physical, {} logical | kernels: f32 {}, int8 {} | \
                      governor: {} | VM: {}",
                     host.cpu_model,
                     host.logical_cores,
                     host.kernel_isa,
+                    host.quant_isa,
                     host.governor.as_deref().unwrap_or("unknown"),
                     host.virtualization.as_deref().unwrap_or("none detected"),
                 ));

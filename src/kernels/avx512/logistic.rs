@@ -30,11 +30,12 @@ fn exp_parts(a: __m512, lo: Option<__m512>) -> (__m512, __m512) {
 }
 
 /// The gate of [`Sigmoid`], [`Silu`] and [`GeluTanh`]: `(g, n, open)` with `σ(x + x_lo) = g`
-/// where `open` (x > 0) and `g·2^n` elsewhere, `g` within about 2^-28 of exact; `x_lo` is
-/// the low part of an argument known to more than f32 precision (None: x is exact).
+/// where `open` (x > 0) and `g·2^n` elsewhere (`g` itself when `SCALED`), `g` within about
+/// 2^-28 of exact; `x_lo` is the low part of an argument known to more than f32 precision
+/// (None: x is exact).
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
 #[inline]
-fn gate(x: __m512, x_lo: Option<__m512>) -> (__m512, __m512, __mmask16) {
+fn gate<const SCALED: bool>(x: __m512, x_lo: Option<__m512>) -> (__m512, __m512, __mmask16) {
     let sign = _mm512_set1_ps(-0.0);
     let one = _mm512_set1_ps(1.0);
     let open = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, _mm512_setzero_ps());
@@ -55,8 +56,8 @@ fn gate(x: __m512, x_lo: Option<__m512>) -> (__m512, __m512, __mmask16) {
     let e = _mm512_scalef_ps(p, n);
     let d = _mm512_add_ps(one, e);
     let estimate = _mm512_rcp14_ps(d);
-    // Numerator 1 where open, else p (the scale 2^n is applied last).
-    let numerator = _mm512_mask_blend_ps(open, p, one);
+    // Numerator 1 where open, else e, or p with the scale 2^n applied last by the caller.
+    let numerator = _mm512_mask_blend_ps(open, if SCALED { e } else { p }, one);
     let g = _mm512_mul_ps(numerator, estimate);
     // N − g·(1 + e) = (N − g·d) − g·(e − (d − 1)); d − 1 and e − (d − 1) are exact.
     let residual = _mm512_fnmadd_ps(g, d, numerator);
@@ -69,8 +70,10 @@ impl Wide for Sigmoid {
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
     #[inline]
     unsafe fn eval16(self, x: __m512) -> __m512 {
-        let (g, n, open) = gate(x, None);
-        _mm512_mask_scalef_ps(g, !open, g, n)
+        // The numerator e is already scaled: a subnormal e (x below −87.3) was rounded once
+        // by `vscalefps`, and the quotient by 1 + e = 1 changes nothing.
+        let (g, _, _) = gate::<true>(x, None);
+        g
     }
 }
 
@@ -87,7 +90,7 @@ impl Wide for Silu {
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
 #[inline]
 fn gated(x: __m512, z: __m512, z_lo: Option<__m512>) -> __m512 {
-    let (g, n, open) = gate(z, z_lo);
+    let (g, n, open) = gate::<false>(z, z_lo);
     let xg = _mm512_mul_ps(x, g);
     let y = _mm512_mask_scalef_ps(xg, !open, xg, n);
     let closed = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(z, _mm512_set1_ps(-GATE_CLOSED));

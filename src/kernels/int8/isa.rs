@@ -1,7 +1,9 @@
 //! Which instruction set a quantized kernel runs on, detected at run time.
 //!
-//! TODO(kernels-isa): fold into `kernels::Isa` once the f32 kernels land; the table lookup
-//! additionally needs AVX-512 VBMI (`vpermt2b`), so that enum needs the extra check.
+//! This is a separate choice from the f32 kernels' [`crate::kernels::Isa`]: the table lookup
+//! needs AVX-512 VBMI (`vpermt2b`) on top of AVX-512 F/BW, and its AVX2 form needs no FMA,
+//! so a CPU can run one family's wide path and not the other's. Both choices are reported
+//! in the host facts (`kernel_isa` and `quant_isa`).
 
 use std::fmt;
 use std::str::FromStr;

@@ -21,6 +21,7 @@ pub(super) unsafe fn max_floor(
     len: usize,
     isa: QuantIsa,
 ) {
+    #[cfg(target_arch = "x86_64")]
     let signed = dtype.is_signed();
     match isa {
         // SAFETY: the caller's contract is passed on unchanged, and it guarantees the

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Counts the instructions per element in the hot loop of each explicit AVX-512 kernel.
+
+Disassembles `target/release/actprof` (objdump), finds every instance of
+`actprof::kernels::avx512::run` (one per kernel), takes its longest backward-jumping loop
+(the two-blocks-per-step loop, 32 elements per iteration) and classifies the instructions:
+FMA-pipe ops (multiply, FMA, scalef, rcp14: on Zen 4 these share two 256-bit pipes, one
+zmm op per cycle), other vector ops, loads and stores. The kernel is named from its
+instruction mix (see `name_of`). On Zen 4 the loop needs at least `FMA-pipe ops` cycles
+(one zmm FMA-class op per cycle) and at least `(FMA-pipe + other vector ops) / 2` cycles
+(four 256-bit pipes, two zmm ops per cycle); the script prints both bounds in elements per
+cycle. Used for the limits analysis of kernels below their speed bar.
+
+Usage: python3 benches/loop_ops.py [BINARY]
+"""
+
+import re
+import subprocess
+import sys
+
+FMA_PIPE = re.compile(r"^v(f[n]?m(add|sub)|mul|scalef|rcp14|rsqrt14|div)")
+
+
+def functions(binary):
+    out = subprocess.run(["nm", "-C", binary], check=True, capture_output=True, text=True)
+    return sorted(int(line.split()[0], 16) for line in out.stdout.splitlines()
+                  if line.endswith("actprof::kernels::avx512::run"))
+
+
+def disassemble(binary, start):
+    out = subprocess.run(
+        ["objdump", "-d", "--no-show-raw-insn", f"--start-address={start:#x}",
+         f"--stop-address={start + 0x1400:#x}", binary],
+        check=True, capture_output=True, text=True).stdout
+    lines = []
+    for line in out.splitlines():
+        m = re.match(r"\s+([0-9a-f]+):\s+(\S+)\s*(.*)", line)
+        if m:
+            lines.append((int(m.group(1), 16), m.group(2), m.group(3)))
+            if m.group(2) == "ret":
+                break
+    return lines
+
+
+def longest_loop(lines):
+    best = []
+    for i, (addr, op, args) in enumerate(lines):
+        if op.startswith("j") and op != "jmp" or op == "jmp":
+            m = re.match(r"([0-9a-f]+)", args)
+            if not m:
+                continue
+            target = int(m.group(1), 16)
+            if target < addr:
+                body = [line for line in lines[:i + 1] if line[0] >= target]
+                if len(body) > len(best):
+                    best = body
+    return best
+
+
+def classify(body):
+    """Counts per class. Loads (moves and broadcasts from memory) use the load ports and
+    register-to-register moves are eliminated at rename on Zen 4, so neither counts as a
+    vector op."""
+    counts = {"fma_pipe": 0, "other_vector": 0, "load": 0, "store": 0, "move": 0,
+              "scalar": 0}
+    mix = {}
+    for _, op, args in body:
+        if not op.startswith("v"):
+            counts["scalar"] += 1
+            continue
+        mix[op] = mix.get(op, 0) + 1
+        operands = [part.strip() for part in args.split(",")]
+        memory_last = "(" in operands[-1]
+        memory_first = "(" in operands[0]
+        if op.startswith(("vmov", "vbroadcast", "vpbroadcast")):
+            if memory_last and op.startswith("vmov"):
+                counts["store"] += 1
+            elif memory_first:
+                counts["load"] += 1
+            elif op.startswith("vmov"):
+                counts["move"] += 1
+            else:
+                counts["other_vector"] += 1
+        elif FMA_PIPE.match(op):
+            counts["fma_pipe"] += 1
+        else:
+            counts["other_vector"] += 1
+    return counts, mix
+
+
+def name_of(mix):
+    """Which kernel a loop is, from instructions only it uses."""
+    has = lambda op: any(name.startswith(op) for name in mix)
+    if has("vcvtps2pd"):
+        return "gelu_tanh"
+    if has("vpmovd2m"):
+        return "gelu"
+    if has("vpermd") or has("vpermps"):
+        return "tanh"
+    if has("vrcp14ps"):
+        return "silu" if has("vcmplt_oqps") else "sigmoid"
+    if has("vcmpnle_uqps"):
+        return "relu"
+    if has("vmulps"):
+        return "leaky_relu"
+    return "?"
+
+
+def main():
+    binary = sys.argv[1] if len(sys.argv) > 1 else "target/release/actprof"
+    for start in functions(binary):
+        body = longest_loop(disassemble(binary, start))
+        counts, mix = classify(body)
+        stores = max(counts["store"], 1)
+        per = 16 * stores
+        vector = counts["fma_pipe"] + counts["other_vector"]
+        fma_bound = per / max(counts["fma_pipe"], 1)
+        issue_bound = per / max(vector / 2, 1)
+        print(f"{name_of(mix)} (run@{start:#x}): {len(body)} instructions per {per} elements; "
+              + ", ".join(f"{k} {v} ({v / per:.2f}/elem)" for k, v in counts.items()))
+        print(f"   bounds: FMA pipes {fma_bound:.2f} elem/cycle, vector issue "
+              f"{issue_bound:.2f} elem/cycle")
+        print("   mix:", " ".join(f"{op}×{n}" for op, n in sorted(mix.items())))
+
+
+if __name__ == "__main__":
+    main()
