@@ -182,6 +182,7 @@ impl Wide for GeluErf {
         let bits = _mm512_castps_si512(_mm512_add_ps(t, _mm512_set1_ps(1.0)));
         let index = _mm512_sub_epi32(_mm512_srli_epi32::<21>(bits), _mm512_set1_epi32(508));
         let w = _mm512_sub_ps(t, lookup(&TAIL_CENTRE, index));
+        // Horner here: Estrin's scheme (as tanh uses) measured 3.87 ULP against 2.87.
         let mut r = lookup(&TAIL_C6, index);
         for table in [&TAIL_C5, &TAIL_C4, &TAIL_C3, &TAIL_C2, &TAIL_C1, &TAIL_C0] {
             r = _mm512_fmadd_ps(r, w, lookup(table, index));
@@ -199,13 +200,16 @@ impl Wide for GeluErf {
         let n = _mm512_sub_ps(n, magic);
         let r2 = _mm512_fmadd_ps(n, _mm512_set1_ps(2.0 * LN2_HI), sq);
         let r2 = _mm512_add_ps(_mm512_fmadd_ps(n, _mm512_set1_ps(2.0 * LN2_LO), r2), sq_lo);
-        let mut q = _mm512_set1_ps(EXP_Q[4] / 64.0);
-        for (j, &c) in EXP_Q[..4].iter().enumerate().rev() {
-            let scaled = c * 0.25 * (-0.5_f32).powi(j as i32);
-            q = _mm512_fmadd_ps(q, r2, _mm512_set1_ps(scaled));
-        }
-        let v = _mm512_fmadd_ps(q, r2, _mm512_set1_ps(-0.5));
-        let p = _mm512_fmadd_ps(v, r2, _mm512_set1_ps(1.0));
+        // q by Estrin's scheme, then p = 1 − r2/2 + q·r2² (the halving is exact).
+        let s = |j: usize| _mm512_set1_ps(EXP_Q[j] * 0.25 * (-0.5_f32).powi(j as i32));
+        let r4 = _mm512_mul_ps(r2, r2);
+        let q = _mm512_fmadd_ps(
+            _mm512_fmadd_ps(s(4), r4, _mm512_fmadd_ps(s(3), r2, s(2))),
+            r4,
+            _mm512_fmadd_ps(s(1), r2, s(0)),
+        );
+        let tail = _mm512_fmadd_ps(q, r4, _mm512_mul_ps(r2, _mm512_set1_ps(-0.5)));
+        let p = _mm512_add_ps(tail, _mm512_set1_ps(1.0));
 
         let xr = _mm512_mul_ps(x, r);
         let below = _mm512_scalef_ps(_mm512_mul_ps(xr, p), n);

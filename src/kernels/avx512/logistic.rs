@@ -20,13 +20,17 @@ fn exp_parts(a: __m512, lo: Option<__m512>) -> (__m512, __m512) {
         Some(lo) => _mm512_add_ps(r, lo),
         None => r,
     };
-    let mut q = _mm512_set1_ps(EXP_Q[4]);
-    for &c in EXP_Q[..4].iter().rev() {
-        q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(c));
-    }
-    let one = _mm512_set1_ps(1.0);
-    let v = _mm512_fmadd_ps(q, r, one);
-    (_mm512_fmadd_ps(v, r, one), n)
+    // e^r = 1 + r + r²·q(r), q by Estrin's scheme (three dependent steps instead of five):
+    // the kernels are bound by how many blocks the core can keep in flight, so a shorter
+    // dependency chain is worth the extra multiplication.
+    let c = |k: usize| _mm512_set1_ps(EXP_Q[k]);
+    let r2 = _mm512_mul_ps(r, r);
+    let q01 = _mm512_fmadd_ps(c(1), r, c(0));
+    let q23 = _mm512_fmadd_ps(c(3), r, c(2));
+    let q234 = _mm512_fmadd_ps(c(4), r2, q23);
+    let q = _mm512_fmadd_ps(q234, r2, q01);
+    let t = _mm512_fmadd_ps(q, r2, r);
+    (_mm512_add_ps(t, _mm512_set1_ps(1.0)), n)
 }
 
 /// The gate of [`Sigmoid`], [`Silu`] and [`GeluTanh`]: `(g, n, open)` with `σ(x + x_lo) = g`
@@ -59,10 +63,9 @@ fn gate<const SCALED: bool>(x: __m512, x_lo: Option<__m512>) -> (__m512, __m512,
     // Numerator 1 where open, else e, or p with the scale 2^n applied last by the caller.
     let numerator = _mm512_mask_blend_ps(open, if SCALED { e } else { p }, one);
     let g = _mm512_mul_ps(numerator, estimate);
-    // N − g·(1 + e) = (N − g·d) − g·(e − (d − 1)); d − 1 and e − (d − 1) are exact.
-    let residual = _mm512_fnmadd_ps(g, d, numerator);
-    let d_error = _mm512_sub_ps(e, _mm512_sub_ps(d, one));
-    let residual = _mm512_fnmadd_ps(g, d_error, residual);
+    // The residual N − g·(1 + e) as (N − g) − g·e: N − g is exact (g lies in [N/2, N]) and
+    // the FMA rounds only the tiny result, so the rounding of d = 1 + e never enters.
+    let residual = _mm512_fnmadd_ps(g, e, _mm512_sub_ps(numerator, g));
     (_mm512_fmadd_ps(residual, estimate, g), n, open)
 }
 
@@ -97,27 +100,42 @@ fn gated(x: __m512, z: __m512, z_lo: Option<__m512>) -> __m512 {
     _mm512_mask_and_ps(y, closed, x, _mm512_set1_ps(-0.0))
 }
 
-/// GELU, tanh form: `x·σ(w)`, `w = 2·√(2/π)·(x + 0.044715·x³)` computed in f64 (eight lanes
-/// at a time) and split into two f32 parts exactly as the portable kernel does, then the
-/// refined gate of [`gate`] (the portable kernel uses one unrefined division).
+/// `W_LINEAR` as an f32 pair: `LINEAR_HI + LINEAR_LO` within 2^-48 relative of it.
+const LINEAR_HI: f32 = W_LINEAR as f32;
+const LINEAR_LO: f32 = (W_LINEAR - LINEAR_HI as f64) as f32;
+/// `W_CUBIC` as an f32 pair.
+const CUBIC_HI: f32 = W_CUBIC as f32;
+const CUBIC_LO: f32 = (W_CUBIC - CUBIC_HI as f64) as f32;
+
+/// GELU, tanh form: `x·σ(w)`, `w = x·(L + K·x²)` (`L = 2·√(2/π)`, `K = 0.044715·L`) carried
+/// as two f32 parts, then the refined gate of [`gate`]. Where the result is tiny, σ(w) ≈ e^w
+/// needs w to about 2^-25 absolute although |w| reaches 88, so w is built from exact pieces:
+/// `x² = s + s_lo` and `K·s = a + a_lo` (products split by FMA), `L + a` by a fast two-sum
+/// (larger operand first), the constants' own low parts and the low terms summed into
+/// `v_lo`, then `x·(v + v_lo)` split again by FMA. The neglected terms are below 2^-40 of w.
+/// (The portable kernel computes w in f64; on AVX-512 the eight conversions per 16 lanes
+/// cost more than these 9 FMA and 7 other operations.)
 impl Wide for GeluTanh {
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
     #[inline]
     unsafe fn eval16(self, x: __m512) -> __m512 {
-        let linear = _mm512_set1_pd(W_LINEAR);
-        let cubic = _mm512_set1_pd(W_CUBIC);
-        let split = |half: __m256| {
-            let wide = _mm512_cvtps_pd(half);
-            let square = _mm512_mul_pd(wide, wide);
-            let w = _mm512_mul_pd(wide, _mm512_fmadd_pd(cubic, square, linear));
-            let w_hi = _mm512_cvtpd_ps(w);
-            let w_lo = _mm512_cvtpd_ps(_mm512_sub_pd(w, _mm512_cvtps_pd(w_hi)));
-            (w_hi, w_lo)
-        };
-        let (low_hi, low_lo) = split(_mm512_castps512_ps256(x));
-        let (high_hi, high_lo) = split(_mm512_extractf32x8_ps::<1>(x));
-        let join =
-            |low: __m256, high: __m256| _mm512_insertf32x8::<1>(_mm512_castps256_ps512(low), high);
-        gated(x, join(low_hi, high_hi), Some(join(low_lo, high_lo)))
+        let linear = _mm512_set1_ps(LINEAR_HI);
+        let cubic = _mm512_set1_ps(CUBIC_HI);
+        let s = _mm512_mul_ps(x, x);
+        let s_lo = _mm512_fmsub_ps(x, x, s);
+        let a = _mm512_mul_ps(cubic, s);
+        let a_lo = _mm512_fmsub_ps(cubic, s, a);
+        // Fast two-sum of L and a ≥ 0: the larger first makes the error term exact.
+        let big = _mm512_max_ps(a, linear);
+        let small = _mm512_min_ps(a, linear);
+        let v = _mm512_add_ps(big, small);
+        let v_err = _mm512_sub_ps(small, _mm512_sub_ps(v, big));
+        let constants_lo =
+            _mm512_fmadd_ps(_mm512_set1_ps(CUBIC_LO), s, _mm512_set1_ps(LINEAR_LO));
+        let products_lo = _mm512_fmadd_ps(cubic, s_lo, a_lo);
+        let v_lo = _mm512_add_ps(_mm512_add_ps(constants_lo, products_lo), v_err);
+        let w = _mm512_mul_ps(x, v);
+        let w_lo = _mm512_fmadd_ps(x, v_lo, _mm512_fmsub_ps(x, v, w));
+        gated(x, w, Some(w_lo))
     }
 }

@@ -3,7 +3,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{Wide, lookup};
+use super::{Wide, estrin6, lookup};
 use crate::kernels::tanh::{SMALL, Tanh};
 
 /// `P(s)` (s⁰ … s³) in `tanh(y) ≈ y + y³·P(y²)` on [0, SMALL] for the AVX-512 tanh: one
@@ -184,10 +184,10 @@ impl Wide for Tanh {
         let bits = _mm512_castps_si512(_mm512_add_ps(clamped, one));
         let index = _mm512_sub_epi32(_mm512_srli_epi32::<21>(bits), _mm512_set1_epi32(508));
         let w = _mm512_sub_ps(clamped, lookup(&TANH_CENTRE, index));
-        let mut g = lookup(&TANH_C6, index);
-        for table in [&TANH_C5, &TANH_C4, &TANH_C3, &TANH_C2, &TANH_C1, &TANH_C0] {
-            g = _mm512_fmadd_ps(g, w, lookup(table, index));
-        }
+        let tables = [
+            &TANH_C0, &TANH_C1, &TANH_C2, &TANH_C3, &TANH_C4, &TANH_C5, &TANH_C6,
+        ];
+        let g = estrin6(w, tables.map(|table| lookup(table, index)));
         let far = _mm512_sub_ps(one, g);
 
         let small = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(y, _mm512_set1_ps(SMALL));
