@@ -91,13 +91,15 @@ def classify(body):
 def name_of(mix):
     """Which kernel a loop is, from instructions only it uses."""
     has = lambda op: any(name.startswith(op) for name in mix)
-    if has("vcvtps2pd"):
-        return "gelu_tanh"
     if has("vpmovd2m"):
         return "gelu"
     if has("vpermd") or has("vpermps"):
         return "tanh"
     if has("vrcp14ps"):
+        # GELU-tanh's two-sum of its argument needs a min and a max; SiLU closes its gate
+        # with a less-than compare; sigmoid has neither.
+        if has("vminps"):
+            return "gelu_tanh"
         return "silu" if has("vcmplt_oqps") else "sigmoid"
     if has("vcmpnle_uqps"):
         return "relu"

@@ -94,8 +94,11 @@ impl Wide for Silu {
 #[inline]
 fn gated(x: __m512, z: __m512, z_lo: Option<__m512>) -> __m512 {
     let (g, n, open) = gate::<false>(z, z_lo);
-    let xg = _mm512_mul_ps(x, g);
-    let y = _mm512_mask_scalef_ps(xg, !open, xg, n);
+    // x is scaled while the gate is still being computed (off its dependency chain): exact
+    // unless x·2^n is subnormal, and then so is the result, rounded to within about one
+    // subnormal step.
+    let scaled = _mm512_mask_scalef_ps(x, !open, x, n);
+    let y = _mm512_mul_ps(scaled, g);
     let closed = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(z, _mm512_set1_ps(-GATE_CLOSED));
     _mm512_mask_and_ps(y, closed, x, _mm512_set1_ps(-0.0))
 }
