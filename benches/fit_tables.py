@@ -9,12 +9,14 @@ The centre c_k is the f32 near the piece's middle where f(c_k) is closest to an 
 constant coefficient is nearly exact.
 
   gelu: R(t) = Phi(-t)·exp(t²/2) on all 16 pieces
-  tanh: g(y) = 1 - tanh(y) on pieces 2..13 (piece 2 from 0.549, piece 13 up to 9.1)
+  tanh: g(y) = 1 - tanh(y) on pieces 3..13 (piece 13 up to 9.1)
+  tanh-near: tanh(y)/y on pieces 0..2 (y < 0.75; piece 0 centred at 0, so that
+             tanh(y) = y·P(y) keeps full relative accuracy for tiny y)
 
 Needs numpy and mpmath (e.g. the venv that runs the peer benchmark). Prints Rust constants
 and the worst relative error of each piece.
 
-Usage: python3 benches/fit_tables.py gelu|tanh
+Usage: python3 benches/fit_tables.py gelu|tanh|tanh-near
 """
 
 import sys
@@ -49,8 +51,8 @@ def centre(f, lo, hi):
     return best[1]
 
 
-def fit_piece(f, lo, hi):
-    c = centre(f, lo, hi)
+def fit_piece(f, lo, hi, fixed_centre=None):
+    c = centre(f, lo, hi) if fixed_centre is None else fixed_centre
     n = 200
     nodes = [(lo + hi) / 2 + (hi - lo) / 2 * np.cos(np.pi * (i + 0.5) / n) for i in range(n)]
     w = np.array([x - c for x in nodes])
@@ -84,9 +86,12 @@ def main():
             mpmath.mpf(t) ** 2 / 2
         )
         used = range(16)
-    else:
+    elif which == "tanh":
         f = lambda y: 1 - mpmath.tanh(mpmath.mpf(y))
-        used = range(2, 14)
+        used = range(3, 14)
+    else:
+        f = lambda y: mpmath.tanh(mpmath.mpf(y)) / mpmath.mpf(y) if y != 0 else mpmath.mpf(1)
+        used = range(0, 3)
     rows = []
     for k in range(16):
         e, m = divmod(k, 4)
@@ -95,11 +100,11 @@ def main():
             rows.append((0.0, [0.0] * (DEGREE + 1)))
             continue
         if which == "tanh":
-            lo, hi = (0.549 if k == 2 else lo), (9.1 if k == 13 else hi)
-        c, coef, err = fit_piece(f, lo, hi)
+            hi = 9.1 if k == 13 else hi
+        c, coef, err = fit_piece(f, lo, hi, 0.0 if which == "tanh-near" and k == 0 else None)
         print(f"// piece {k:2} [{lo}, {hi}): relative error 2^{np.log2(err):.1f}")
         rows.append((c, coef))
-    name = "TAIL" if which == "gelu" else "TANH"
+    name = {"gelu": "TAIL", "tanh": "TANH", "tanh-near": "TANH_NEAR"}[which]
     def table(values):
         return "[" + ", ".join(str(np.float32(v)) for v in values) + "]"
 

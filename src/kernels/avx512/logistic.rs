@@ -133,8 +133,7 @@ impl Wide for GeluTanh {
         let small = _mm512_min_ps(a, linear);
         let v = _mm512_add_ps(big, small);
         let v_err = _mm512_sub_ps(small, _mm512_sub_ps(v, big));
-        let constants_lo =
-            _mm512_fmadd_ps(_mm512_set1_ps(CUBIC_LO), s, _mm512_set1_ps(LINEAR_LO));
+        let constants_lo = _mm512_fmadd_ps(_mm512_set1_ps(CUBIC_LO), s, _mm512_set1_ps(LINEAR_LO));
         let products_lo = _mm512_fmadd_ps(cubic, s_lo, a_lo);
         let v_lo = _mm512_add_ps(_mm512_add_ps(constants_lo, products_lo), v_err);
         let w = _mm512_mul_ps(x, v);

@@ -164,8 +164,11 @@ fn lookup(table: &[f32; 16], index: __m512i) -> __m512 {
 fn estrin6(w: __m512, c: [__m512; 7]) -> __m512 {
     let w2 = _mm512_mul_ps(w, w);
     let w4 = _mm512_mul_ps(w2, w2);
-    let low = _mm512_fmadd_ps(_mm512_fmadd_ps(c[3], w, c[2]), w2, _mm512_fmadd_ps(c[1], w, c[0]));
+    let low = _mm512_fmadd_ps(
+        _mm512_fmadd_ps(c[3], w, c[2]),
+        w2,
+        _mm512_fmadd_ps(c[1], w, c[0]),
+    );
     let high = _mm512_fmadd_ps(c[6], w2, _mm512_fmadd_ps(c[5], w, c[4]));
     _mm512_fmadd_ps(high, w4, low)
 }
-

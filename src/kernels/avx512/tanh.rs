@@ -1,38 +1,44 @@
-//! tanh on AVX-512: the odd polynomial near 0 and a piecewise polynomial of `1 − tanh`
-//! above it, its coefficients gathered by `vpermps`.
+//! tanh on AVX-512: one piecewise polynomial over the whole positive axis, its coefficients
+//! gathered by `vpermps`; the sign of x is put back at the end (odd symmetry bit for bit).
 
 use std::arch::x86_64::*;
 
 use super::{Wide, estrin6, lookup};
-use crate::kernels::tanh::{SMALL, Tanh};
+use crate::kernels::tanh::Tanh;
 
-/// `P(s)` (s⁰ … s³) in `tanh(y) ≈ y + y³·P(y²)` on [0, SMALL] for the AVX-512 tanh: one
-/// degree lower than the portable kernel's. Its error enters through the cubic term only
-/// (at most a tenth of the result), so the fit (weighted least squares on the error of tanh,
-/// coefficients rounded to f32) keeps tanh itself within 2^-24.6 relative.
-const TANH_P3: [f32; 4] = [-0.3333295, 0.13320813, -0.052677583, 0.016448915];
-
-/// Where the tanh far range ends: beyond it `1 − tanh < 2.6e-8`, below half an ULP of 1.
+/// Where the tanh range ends: beyond it `1 − tanh < 2.6e-8`, below half an ULP of 1.
 ///
-/// On [SMALL, TANH_FAR] the AVX-512 tanh evaluates `g = 1 − tanh(y) = 2/(1 + e^(2y))` as a
-/// degree-6 polynomial in `w = y − c_k` on the quarter binades of `1 + y` (the GELU tail's
-/// pieces: [0.5, 0.75), [0.75, 1), [1, 1.5), …, [7, 9), [9, 11)), one `vpermps` per
-/// coefficient, instead of an exponential and a reciprocal. The fit (relative error of g,
-/// coefficients rounded to f32 one at a time and the rest refitted; centres chosen where
-/// g(c_k) is nearly an f32) keeps g within 2^-26 absolute, a quarter ULP of the result
-/// `1 − g ∈ [0.5, 1]`; g stays positive, so |tanh| ≤ 1.
+/// The 16 pieces are the quarter binades of `1 + y` (y = |x|): [0, 0.25), [0.25, 0.5),
+/// [0.5, 0.75), [0.75, 1), [1, 1.5), …, [7, 9), [9, 11); the index is the exponent and top
+/// two mantissa bits of `1 + y`. Each piece holds a degree-6 polynomial in `w = y − c_k`:
+/// - pieces 0–2 (y < 0.75) of `tanh(y)/y − 1`, so `tanh = y + y·P(w)` is one rounding of
+///   the result plus the rounding of the small `P` (at most 0.12): full relative accuracy
+///   down to the smallest y (piece 0 is centred at 0 with `P(0) = 0`, so `tanh(x) = x`
+///   where the higher terms vanish); the fit of `tanh(y)/y` has relative error below 2^-32,
+///   and its constant coefficients less 1 are exact;
+/// - pieces 3–13 of `g = 1 − tanh(y) = 2/(1 + e^(2y))`, so `tanh = 1 − g` with g within
+///   2^-26 absolute (a quarter ULP of the result, which lies in [0.63, 1]); g stays
+///   positive, so |tanh| ≤ 1.
+///
+/// Both are fitted by `benches/fit_tables.py tanh-near` and `tanh` (weighted least squares,
+/// coefficients rounded to f32 one at a time and the rest refitted; centres chosen where the
+/// function is nearly an f32 at c_k). One formula for every lane, `factor·P(w) + offset`,
+/// replaces a separate polynomial near 0 and a blend.
+///
+/// The `tanh-near` constant coefficients printed by the script are `1 +` the `TANH_C0`
+/// entries of pieces 0–2 below.
 const TANH_FAR: f32 = 9.1;
 
-/// Piece centres `c_k` of the tanh far range (pieces 0, 1, 14 and 15 are unused).
+/// Piece centres `c_k` (pieces 14 and 15 are unused).
 const TANH_CENTRE: [f32; 16] = [
-    0.0, 0.0, 0.6494724, 0.8748841, 1.2497694, 1.749938, 2.2500863, 2.7499845, 3.499846, 4.500355,
-    5.5008526, 6.5011, 8.002072, 9.050113, 0.0, 0.0,
+    0.0, 0.37501213, 0.6250892, 0.8748841, 1.2497694, 1.749938, 2.2500863, 2.7499845, 3.499846,
+    4.500355, 5.5008526, 6.5011, 8.002072, 9.050113, 0.0, 0.0,
 ];
-/// Coefficient of `w^0` in each piece of `1 − tanh`.
+/// Coefficient of `w^0` in each piece of the tanh pieces.
 const TANH_C0: [f32; 16] = [
     0.0,
-    0.0,
-    0.4286853,
+    -0.04438299,
+    -0.112668276,
     0.29615286,
     0.15178102,
     0.058631517,
@@ -47,11 +53,11 @@ const TANH_C0: [f32; 16] = [
     0.0,
     0.0,
 ];
-/// Coefficient of `w^1` in each piece of `1 − tanh`.
+/// Coefficient of `w^1` in each piece of the tanh pieces.
 const TANH_C1: [f32; 16] = [
-    0.0,
-    0.0,
-    -0.67359954,
+    -3.7936374e-08,
+    -0.2241117,
+    -0.31192523,
     -0.5045992,
     -0.28052446,
     -0.11382533,
@@ -66,11 +72,11 @@ const TANH_C1: [f32; 16] = [
     0.0,
     0.0,
 ];
-/// Coefficient of `w^2` in each piece of `1 − tanh`.
+/// Coefficient of `w^2` in each piece of the tanh pieces.
 const TANH_C2: [f32; 16] = [
-    0.0,
-    0.0,
-    0.38483733,
+    -0.33333048,
+    -0.23527749,
+    -0.11533554,
     0.3551607,
     0.23794666,
     0.107151724,
@@ -85,11 +91,11 @@ const TANH_C2: [f32; 16] = [
     0.0,
     0.0,
 ];
-/// Coefficient of `w^3` in each piece of `1 − tanh`.
+/// Coefficient of `w^3` in each piece of the tanh pieces.
 const TANH_C3: [f32; 16] = [
-    0.0,
-    0.0,
-    0.004677548,
+    -7.063165e-05,
+    0.15115547,
+    0.15606134,
     -0.081775606,
     -0.10833677,
     -0.062933914,
@@ -104,11 +110,11 @@ const TANH_C3: [f32; 16] = [
     0.0,
     0.0,
 ];
-/// Coefficient of `w^4` in each piece of `1 − tanh`.
+/// Coefficient of `w^4` in each piece of the tanh pieces.
 const TANH_C4: [f32; 16] = [
-    0.0,
-    0.0,
-    -0.13095643,
+    0.13412142,
+    0.045210734,
+    -0.0291008,
     -0.06082978,
     0.0125430515,
     0.02351721,
@@ -123,11 +129,11 @@ const TANH_C4: [f32; 16] = [
     0.0,
     0.0,
 ];
-/// Coefficient of `w^5` in each piece of `1 − tanh`.
+/// Coefficient of `w^5` in each piece of the tanh pieces.
 const TANH_C5: [f32; 16] = [
-    0.0,
-    0.0,
-    0.05742467,
+    -0.0042305854,
+    -0.07009656,
+    -0.041570224,
     0.058504343,
     0.019699804,
     -0.0034836405,
@@ -142,11 +148,11 @@ const TANH_C5: [f32; 16] = [
     0.0,
     0.0,
 ];
-/// Coefficient of `w^6` in each piece of `1 − tanh`.
+/// Coefficient of `w^6` in each piece of the tanh pieces.
 const TANH_C6: [f32; 16] = [
-    0.0,
-    0.0,
-    0.019660423,
+    -0.044493448,
+    0.0028935692,
+    0.028085986,
     -0.012948105,
     -0.014873725,
     -0.0020016434,
@@ -169,17 +175,8 @@ impl Wide for Tanh {
         let sign = _mm512_set1_ps(-0.0);
         let one = _mm512_set1_ps(1.0);
         let y = _mm512_andnot_ps(sign, x);
-
-        let s = _mm512_mul_ps(y, y);
-        let mut poly = _mm512_set1_ps(TANH_P3[3]);
-        for &c in TANH_P3[..3].iter().rev() {
-            poly = _mm512_fmadd_ps(poly, s, _mm512_set1_ps(c));
-        }
-        let near_zero = _mm512_fmadd_ps(_mm512_mul_ps(y, s), poly, y);
-
-        // 1 − tanh on [SMALL, 9.1] as a piecewise polynomial (see [`TANH_FAR`]); beyond 9.1
-        // it is below half an ULP of 1 and the clamp gives exactly 1. vminps returns its
-        // second operand when either is NaN, so NaN passes through.
+        // Beyond TANH_FAR the clamp gives exactly 1. vminps returns its second operand when
+        // either is NaN, so NaN passes through.
         let clamped = _mm512_min_ps(_mm512_set1_ps(TANH_FAR), y);
         let bits = _mm512_castps_si512(_mm512_add_ps(clamped, one));
         let index = _mm512_sub_epi32(_mm512_srli_epi32::<21>(bits), _mm512_set1_epi32(508));
@@ -187,11 +184,13 @@ impl Wide for Tanh {
         let tables = [
             &TANH_C0, &TANH_C1, &TANH_C2, &TANH_C3, &TANH_C4, &TANH_C5, &TANH_C6,
         ];
-        let g = estrin6(w, tables.map(|table| lookup(table, index)));
-        let far = _mm512_sub_ps(one, g);
-
-        let small = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(y, _mm512_set1_ps(SMALL));
-        let magnitude = _mm512_mask_blend_ps(small, far, near_zero);
+        let poly = estrin6(w, tables.map(|table| lookup(table, index)));
+        // Pieces 0–2 hold tanh(y)/y − 1: y + y·P. The others hold 1 − tanh: 1 − P. The same
+        // index decides as chose the coefficients, so a lane never mixes the two.
+        let near = _mm512_cmplt_epi32_mask(index, _mm512_set1_epi32(3));
+        let factor = _mm512_mask_blend_ps(near, _mm512_set1_ps(-1.0), clamped);
+        let offset = _mm512_mask_blend_ps(near, one, clamped);
+        let magnitude = _mm512_fmadd_ps(factor, poly, offset);
         _mm512_or_ps(magnitude, _mm512_and_ps(x, sign))
     }
 }
