@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Refits the piecewise polynomial tables of src/kernels/avx512.rs (GELU tail and tanh).
+"""Refits the piecewise polynomial tables of src/kernels/avx512/ (GELU tail, tanh).
 
 Pieces are the quarter binades of 1 + t: k = 0..15 covers [0, 0.25), [0.25, 0.5), ...,
 [1, 1.5), ..., [13, 15). Per piece, a degree-6 polynomial in w = t - c_k is fitted by

@@ -1,6 +1,6 @@
 //! GELU in both forms: the exact `x·Φ(x)` (erf) and the tanh approximation.
 //!
-//! The AVX-512 path (`avx512.rs`) computes the erf form with a piecewise tail without
+//! The AVX-512 path (`avx512/gelu.rs`) computes the erf form with a piecewise tail without
 //! division instead of the construction below, and refines the tanh form's gate.
 //!
 //! **erf form.** With `t = |x|`:

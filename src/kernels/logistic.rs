@@ -10,7 +10,7 @@
 //! `|beta| ≥ 2^-30`. Documented limit: Swish with a nonzero |beta| below 2^-30 (≈ 9.3e-10)
 //! may flush to ±0 where |x| > 130/|beta| and may overflow where |x| > 2^64 with z ≤ 0.
 //!
-//! Sigmoid and SiLU also have an AVX-512 form (`avx512.rs`): the same mathematics with
+//! Sigmoid and SiLU also have an AVX-512 form (`avx512/logistic.rs`): the same mathematics with
 //! `rcp14` in place of the division.
 
 use super::exp::exp_split;

@@ -8,7 +8,7 @@
 //!   reaches 1/2, so the subtraction never cancels more than one bit. The quotient is ≥ 0,
 //!   so |tanh| ≤ 1, and beyond |x| ≈ 9 it is below half an ULP of 1: the result is exactly 1.
 //!
-//! The AVX-512 path (`avx512.rs`) replaces the exponential form by a piecewise polynomial.
+//! The AVX-512 path (`avx512/tanh.rs`) evaluates one piecewise polynomial instead.
 
 use super::exp::exp_split;
 use super::lanes::{Arith, Kernel, abs, at_least, copysign};

@@ -2,22 +2,21 @@
 //!
 //! The portable kernels rely on LLVM's SLP vectoriser, which cannot use the reciprocal
 //! estimate `vrcp14ps`, the exponent scaling `vscalefps` or the lane permutes `vpermps`; with
-//! them these kernels need fewer operations on the FMA pipes, which bound them on Zen 4 (a
-//! true division costs about six cycles per zmm there):
-//! - sigmoid and SiLU keep the portable mathematics (magic-bias rounding, two-part
-//!   Cody–Waite reduction and the degree-6 polynomial of [`super::exp`]); the power of two is
-//!   applied by `vscalefps`, which rounds once also where the result is subnormal, so no
-//!   offset scale is needed; the gate `N/(1+e)` comes from `rcp14` (relative error below
-//!   2^-14) and one correction with the exact residual `N − g·(1+e)`: `N − g·d` by FMA plus
-//!   `g·(e − (d − 1))` for the rounding of `d = 1 + e` (both exact), so the gate carries
-//!   about 2^-28 relative error before its final rounding, as the portable division plus
-//!   refinement does; GELU (tanh form) uses the same gate on its two-part argument;
-//! - tanh keeps the portable odd polynomial near 0 (one degree lower) and replaces the
-//!   exponential form above it by a piecewise polynomial of `1 − tanh` (`tanh.rs`);
+//! them these kernels need fewer vector operations, which bound them on Zen 4:
+//! - sigmoid, SiLU and GELU (tanh form) share one gate (`logistic.rs`): the portable
+//!   exponential (magic-bias rounding, two-part Cody–Waite reduction, the degree-6
+//!   polynomial of [`super::exp`], here by Estrin's scheme), the power of two applied by
+//!   `vscalefps` (one rounding also where the result is subnormal), and `N/(1+e)` from `rcp14`
+//!   plus one correction with the exact residual `(N − g) − g·e`, about 2^-28 relative before
+//!   the final rounding; GELU-tanh's argument comes as an f32 double word;
+//! - tanh is one piecewise polynomial over the whole positive axis (`tanh.rs`);
 //! - GELU (erf) evaluates `Φ(−|x|)·e^(|x|²/2)` as a piecewise polynomial, so it needs no
-//!   division and no central special case (see the `GeluErf` implementation).
-//!
+//!   division and no central special case (`gelu.rs`);
 //! - ReLU and Leaky ReLU are one compare and one masked move or blend (`relu.rs`).
+//!
+//! Every kernel is bound by vector-op issue and by its dependency chain (how many blocks
+//! the core can keep in flight), so shorter chains are preferred where accuracy allows; see
+//! the README's benchmark notes and `benches/loop_ops.py`.
 //!
 //! The driver ([`run`]) handles two blocks of 16 lanes per step, so two independent
 //! dependency chains are in flight, and writes with non-temporal stores when asked to
