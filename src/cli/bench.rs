@@ -311,12 +311,53 @@ pub fn host_summary(host: &HostFacts, plan: &Plan) -> String {
     }
     if plan.threads > host.logical_cores {
         text.push_str(&format!(
-            "warning: {} threads on {} logical CPUs: the threads take turns, so a call \
-             takes longer than with fewer threads\n",
+            "warning: {} threads on {} logical CPUs: the threads take turns and spin while \
+             they wait, so a call takes much longer than with fewer threads\n",
             plan.threads, host.logical_cores
         ));
     }
+    if let Some(note) = unsplit_sizes(plan) {
+        text.push_str(&note);
+    }
     text
+}
+
+/// With `threads > 1`, which sizes run on the calling thread alone (fewer elements per
+/// thread than the kernels' multi-threaded path splits), so their `threads` column is what
+/// was asked, not what ran.
+fn unsplit_sizes(plan: &Plan) -> Option<String> {
+    if plan.threads < 2 {
+        return None;
+    }
+    let pool_threads = |elements: usize, min: usize| (elements / min).clamp(1, plan.threads);
+    let mut notes = Vec::new();
+    for dtype in &plan.dtypes {
+        let min = if dtype.quantized().is_some() {
+            kernels::parallel::PARALLEL_MIN_CODES
+        } else {
+            kernels::parallel::PARALLEL_MIN_ELEMENTS
+        };
+        let single: Vec<String> = plan
+            .sizes
+            .iter()
+            .filter(|&&size| pool_threads(size, min) == 1)
+            .map(|&size| format_size(size))
+            .collect();
+        if !single.is_empty() {
+            notes.push(format!("{dtype} at {}", single.join(", ")));
+        }
+    }
+    (!notes.is_empty()).then(|| {
+        format!(
+            "note: calls are split across threads only from {} f32 elements ({} int8 codes) \
+             per thread; these cells run on one thread although their threads column says \
+             {}: {}\n",
+            kernels::parallel::PARALLEL_MIN_ELEMENTS,
+            kernels::parallel::PARALLEL_MIN_CODES,
+            plan.threads,
+            notes.join("; ")
+        )
+    })
 }
 
 pub(super) fn print_results(
@@ -435,6 +476,20 @@ mod tests {
         let text = render_table(&[cell()]);
         assert!(text.starts_with("activation"), "{text}");
         assert!(text.contains("median ns/call"), "{text}");
+    }
+
+    #[test]
+    fn cells_too_small_to_split_are_named() {
+        let plan = Plan {
+            sizes: vec![1 << 10, 16 << 10, 32 << 10, 64 << 10],
+            threads: 2,
+            ..Plan::default()
+        };
+        let note = unsplit_sizes(&plan).expect("1k and 16k run on one thread");
+        // 32K f32 elements are 16K per thread: the first size that is split.
+        assert!(note.ends_with("f32 at 1k, 16k\n"), "{note}");
+        let single = Plan { threads: 1, ..plan };
+        assert_eq!(unsplit_sizes(&single), None);
     }
 
     #[test]

@@ -11,6 +11,9 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// How often a sweep reports progress.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(200);
+
 use super::activation::{Activation, GeluApproximation};
 use super::dispatch::{Isa, apply_with};
 use super::reference;
@@ -164,11 +167,10 @@ pub fn sweep(
     let chunks = total.div_ceil(CHUNK as u64);
     let next_chunk = AtomicU64::new(0);
     let done = AtomicU64::new(0);
-    let running = AtomicU64::new(threads.max(1) as u64);
     let tally = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads.max(1))
             .map(|worker| {
-                let (next_chunk, done, running) = (&next_chunk, &done, &running);
+                let (next_chunk, done) = (&next_chunk, &done);
                 std::thread::Builder::new()
                     .name(format!("accuracy-{worker}"))
                     .spawn_scoped(scope, move || {
@@ -189,15 +191,20 @@ pub fn sweep(
                             tally.add_chunk(activation, start, &input, output);
                             done.fetch_add(end - start, Ordering::Relaxed);
                         }
-                        running.fetch_sub(1, Ordering::Release);
                         tally
                     })
                     .expect("spawning an accuracy worker thread")
             })
             .collect();
-        while running.load(Ordering::Acquire) > 0 {
-            progress(done.load(Ordering::Relaxed), total);
-            std::thread::sleep(Duration::from_millis(200));
+        // A worker that panicked counts as finished too, so this never waits forever; the
+        // join below then reports the panic.
+        let mut last_progress = Instant::now();
+        while !workers.iter().all(|worker| worker.is_finished()) {
+            if last_progress.elapsed() >= PROGRESS_INTERVAL {
+                progress(done.load(Ordering::Relaxed), total);
+                last_progress = Instant::now();
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
         workers.into_iter().fold(Tally::default(), |acc, worker| {
             acc.merge(worker.join().expect("accuracy worker panicked"))

@@ -6,16 +6,18 @@
 //! condition variable: back-to-back calls (a benchmark, a model's layers) then start within
 //! a fraction of a microsecond, where waking a sleeping thread costs ~10 µs in a VM (a rayon
 //! pool measured 10 µs per call at 8K elements and 1.67× instead of 2.0× at 1M).
-//! Chunks are whole multiples of 16 elements (64 bytes), so no two threads write into one
-//! cache line and every chunk starts as aligned as the whole output (non-temporal stores
-//! stay aligned). Handing a chunk to another thread and waiting for it costs microseconds,
+//! Chunk boundaries fall on multiples of 16 elements (64 bytes), so every chunk starts as
+//! aligned as the whole output (non-temporal stores stay aligned), and two threads share at
+//! most the one cache line a boundary falls in when the output itself is not 64-byte
+//! aligned. A second call while one is running (another thread, or a kernel that splits
+//! again) runs on its own thread: one pool serves one call at a time. Handing a chunk to another thread and waiting for it costs microseconds,
 //! more than a small tensor's whole kernel, so a call runs on the calling thread alone
 //! unless every thread gets at least `min_per_thread` elements: [`PARALLEL_MIN_ELEMENTS`]
 //! for the f32 kernels, measured by `benches/parallel.rs` (see the README).
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -44,6 +46,10 @@ type Job = dyn Fn(usize) + Sync;
 
 /// Worker threads for splitting kernel calls.
 pub struct Pool {
+    /// Held for the duration of a split call: a second caller at the same time (another
+    /// thread, or a kernel that splits again from inside a call) finds it taken and runs
+    /// on its own thread instead, so the workers never serve two calls at once.
+    busy: Mutex<()>,
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
     threads: usize,
@@ -86,6 +92,7 @@ impl Pool {
             wake: Condvar::new(),
         });
         let mut pool = Pool {
+            busy: Mutex::new(()),
             shared,
             workers: Vec::with_capacity(threads - 1),
             threads,
@@ -155,7 +162,12 @@ impl Pool {
             "split input and output lengths differ"
         );
         let threads = self.threads_for(input.len(), min_per_thread);
-        if threads == 1 {
+        let guard = match self.busy.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        };
+        if threads == 1 || guard.is_none() {
             kernel(input, output);
             return;
         }
@@ -187,10 +199,12 @@ impl Pool {
     /// raised here after all have finished.
     fn run(&self, part: &(dyn Fn(usize) + Sync + '_)) {
         let shared = &*self.shared;
-        // SAFETY: the job is only called by workers between the `calls` bump below and
-        // their decrement of `remaining`, and this function waits for `remaining` to reach 0
-        // (also when `part(0)` panics) before it returns and `part` goes out of scope; the
-        // slot is cleared before returning, so no stale reference outlives the call.
+        // SAFETY: `run` is only reached with `busy` held (see `split`), so this is the one
+        // call the workers serve. The job is only called by workers between the `calls` bump
+        // below and their decrement of `remaining`, and this function waits for `remaining`
+        // to reach 0 (also when `part(0)` panics) before it returns and `part` goes out of
+        // scope; the slot is cleared before returning, so no stale reference outlives the
+        // call.
         let job =
             unsafe { std::mem::transmute::<&(dyn Fn(usize) + Sync + '_), &'static Job>(part) };
         *lock(&shared.job) = Some(job);
@@ -202,10 +216,12 @@ impl Pool {
             std::hint::spin_loop();
         }
         *lock(&shared.job) = None;
+        // Cleared before anything is raised, so the next call starts clean.
+        let worker_panicked = shared.panicked.swap(false, Ordering::AcqRel);
         if let Err(payload) = own {
             panic::resume_unwind(payload);
         }
-        if shared.panicked.swap(false, Ordering::AcqRel) {
+        if worker_panicked {
             panic!("a kernel worker thread panicked");
         }
     }
@@ -234,9 +250,12 @@ impl Shared {
             }
             let job = *lock(&self.job);
             if let Some(job) = job
-                && panic::catch_unwind(AssertUnwindSafe(|| job(index))).is_err()
+                && let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| job(index)))
             {
                 self.panicked.store(true, Ordering::Release);
+                // Dropping a payload may itself panic, which would kill this worker before
+                // it checks out and leave the caller waiting: leak it instead.
+                std::mem::forget(payload);
             }
             self.remaining.fetch_sub(1, Ordering::AcqRel);
         }
@@ -408,5 +427,52 @@ mod tests {
             output.copy_from_slice(input)
         });
         assert_eq!(output, input);
+    }
+
+    #[test]
+    fn a_call_after_every_chunk_panicked_runs_clean() {
+        let pool = Pool::new(2).expect("pool");
+        let input: Vec<u32> = (0..1000).collect();
+        let mut output = vec![0_u32; 1000];
+        let call = panic::catch_unwind(AssertUnwindSafe(|| {
+            pool.split(&input, &mut output, 1, |_, _| panic!("every chunk fails"));
+        }));
+        assert!(call.is_err());
+        pool.split(&input, &mut output, 1, |input, output| {
+            output.copy_from_slice(input)
+        });
+        assert_eq!(output, input);
+    }
+
+    #[test]
+    fn concurrent_and_nested_calls_each_get_their_own_results() {
+        let pool = Pool::new(2).expect("pool");
+        let input: Vec<u32> = (0..4096).collect();
+        std::thread::scope(|scope| {
+            for offset in 1..=3_u32 {
+                let (pool, input) = (&pool, &input);
+                scope.spawn(move || {
+                    for _ in 0..2000 {
+                        let mut output = vec![0_u32; input.len()];
+                        pool.split(input, &mut output, 1, |input, output| {
+                            for (x, y) in input.iter().zip(output.iter_mut()) {
+                                *y = x + offset;
+                            }
+                        });
+                        assert!(output.iter().zip(input).all(|(y, x)| *y == x + offset));
+                    }
+                });
+            }
+        });
+        // A kernel that splits again from inside a call (on the caller or a worker).
+        let mut output = vec![0_u32; input.len()];
+        pool.split(&input, &mut output, 1, |input, output| {
+            pool.split(input, output, 1, |input, output| {
+                for (x, y) in input.iter().zip(output.iter_mut()) {
+                    *y = x * 2;
+                }
+            });
+        });
+        assert!(output.iter().zip(&input).all(|(y, x)| *y == x * 2));
     }
 }
