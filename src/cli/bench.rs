@@ -329,7 +329,6 @@ fn unsplit_sizes(plan: &Plan) -> Option<String> {
     if plan.threads < 2 {
         return None;
     }
-    let pool_threads = |elements: usize, min: usize| (elements / min).clamp(1, plan.threads);
     let mut notes = Vec::new();
     for dtype in &plan.dtypes {
         let min = if dtype.quantized().is_some() {
@@ -340,7 +339,7 @@ fn unsplit_sizes(plan: &Plan) -> Option<String> {
         let single: Vec<String> = plan
             .sizes
             .iter()
-            .filter(|&&size| pool_threads(size, min) == 1)
+            .filter(|&&size| kernels::parallel::threads_used(size, min, plan.threads) == 1)
             .map(|&size| format_size(size))
             .collect();
         if !single.is_empty() {

@@ -10,8 +10,10 @@
 //! aligned as the whole output (non-temporal stores stay aligned), and two threads share at
 //! most the one cache line a boundary falls in when the output itself is not 64-byte
 //! aligned. A second call while one is running (another thread, or a kernel that splits
-//! again) runs on its own thread: one pool serves one call at a time. Handing a chunk to another thread and waiting for it costs microseconds,
-//! more than a small tensor's whole kernel, so a call runs on the calling thread alone
+//! again) runs on its own thread: one pool serves one call at a time.
+//!
+//! Handing a chunk to another thread and waiting for it costs microseconds, more than a
+//! small tensor's whole kernel, so a call runs on the calling thread alone
 //! unless every thread gets at least `min_per_thread` elements: [`PARALLEL_MIN_ELEMENTS`]
 //! for the f32 kernels, measured by `benches/parallel.rs` (see the README).
 
@@ -37,6 +39,12 @@ pub const PARALLEL_MIN_CODES: usize = 32 << 10;
 
 /// Chunk boundaries fall on multiples of this many elements (64 bytes of f32).
 const CHUNK_ALIGN: usize = 16;
+
+/// How many of `threads` a call on `len` elements runs on when each must get at least
+/// `min_per_thread` elements (1: the calling thread alone).
+pub fn threads_used(len: usize, min_per_thread: usize, threads: usize) -> usize {
+    (len / min_per_thread.max(1)).clamp(1, threads.max(1))
+}
 
 /// How long an idle worker spins before it sleeps.
 pub const SPIN: Duration = Duration::from_micros(500);
@@ -114,8 +122,7 @@ impl Pool {
 
     /// How many threads a call on `len` elements uses, with at least `min_per_thread` each.
     pub fn threads_for(&self, len: usize, min_per_thread: usize) -> usize {
-        let fitting = len / min_per_thread.max(1);
-        fitting.clamp(1, self.threads)
+        threads_used(len, min_per_thread, self.threads)
     }
 
     /// `output[i] = activation(input[i])` with the dispatched kernel, split across the pool
