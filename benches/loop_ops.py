@@ -22,38 +22,46 @@ FMA_PIPE = re.compile(r"^v(f[n]?m(add|sub)|mul|scalef|rcp14|rsqrt14|div)")
 
 
 def functions(binary):
-    out = subprocess.run(["nm", "-C", binary], check=True, capture_output=True, text=True)
-    return sorted(int(line.split()[0], 16) for line in out.stdout.splitlines()
-                  if line.endswith("actprof::kernels::avx512::run"))
+    """(start, size) of every instance of the driver."""
+    out = subprocess.run(["nm", "-C", "-S", binary], check=True, capture_output=True,
+                         text=True)
+    found = []
+    for line in out.stdout.splitlines():
+        if line.endswith("actprof::kernels::avx512::run"):
+            fields = line.split()
+            found.append((int(fields[0], 16), int(fields[1], 16)))
+    return sorted(found)
 
 
-def disassemble(binary, start):
+def disassemble(binary, start, size):
     out = subprocess.run(
         ["objdump", "-d", "--no-show-raw-insn", f"--start-address={start:#x}",
-         f"--stop-address={start + 0x1400:#x}", binary],
+         f"--stop-address={start + size:#x}", binary],
         check=True, capture_output=True, text=True).stdout
     lines = []
     for line in out.splitlines():
         m = re.match(r"\s+([0-9a-f]+):\s+(\S+)\s*(.*)", line)
         if m:
             lines.append((int(m.group(1), 16), m.group(2), m.group(3)))
-            if m.group(2) == "ret":
-                break
     return lines
 
 
 def longest_loop(lines):
-    best = []
+    """The longest innermost loop: the body of a backward jump that holds no other backward
+    jump (an outer loop around the tail code would otherwise count as the hot loop)."""
+    loops = []
     for i, (addr, op, args) in enumerate(lines):
-        if op.startswith("j") and op != "jmp" or op == "jmp":
+        if op.startswith("j"):
             m = re.match(r"([0-9a-f]+)", args)
-            if not m:
-                continue
-            target = int(m.group(1), 16)
-            if target < addr:
-                body = [line for line in lines[:i + 1] if line[0] >= target]
-                if len(body) > len(best):
-                    best = body
+            if m and int(m.group(1), 16) < addr:
+                loops.append((int(m.group(1), 16), addr, i))
+    best = []
+    for target, addr, i in loops:
+        if any(target <= t and a < addr for t, a, _ in loops if (t, a) != (target, addr)):
+            continue
+        body = [line for line in lines[:i + 1] if line[0] >= target]
+        if len(body) > len(best):
+            best = body
     return best
 
 
@@ -91,16 +99,16 @@ def classify(body):
 def name_of(mix):
     """Which kernel a loop is, from instructions only it uses."""
     has = lambda op: any(name.startswith(op) for name in mix)
-    if has("vpmovd2m"):
+    if has("vpermt2ps") or has("vpermi2ps"):
         return "gelu"
-    if has("vpermd") or has("vpermps"):
-        return "tanh"
     if has("vrcp14ps"):
         # GELU-tanh's two-sum of its argument needs a min and a max; SiLU closes its gate
         # with a less-than compare; sigmoid has neither.
         if has("vminps"):
             return "gelu_tanh"
         return "silu" if has("vcmplt_oqps") else "sigmoid"
+    if has("vpermps") or has("vpermd"):
+        return "tanh"
     if has("vcmpnle_uqps"):
         return "relu"
     if has("vmulps"):
@@ -110,8 +118,8 @@ def name_of(mix):
 
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else "target/release/actprof"
-    for start in functions(binary):
-        body = longest_loop(disassemble(binary, start))
+    for start, size in functions(binary):
+        body = longest_loop(disassemble(binary, start, size))
         counts, mix = classify(body)
         stores = max(counts["store"], 1)
         per = 16 * stores

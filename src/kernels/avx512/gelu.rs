@@ -1,225 +1,306 @@
-//! GELU (erf form) on AVX-512: a piecewise polynomial of `Φ(−|x|)·e^(x²/2)` times an
-//! exponential, with no division.
+//! GELU (erf form) on AVX-512: `t·Φ(−t)` for `t = |x|` as a piecewise polynomial times a
+//! table-driven exponential, with no division and no special case besides a clamp.
 
 use std::arch::x86_64::*;
 
-use super::{Wide, lookup};
-use crate::kernels::exp::{EXP_Q, LN2_HI, LN2_LO, LOG2_E, MAGIC_BIAS};
-use crate::kernels::gelu::{FLUSH, GeluErf};
+use super::exp16::{EXP16_HI, EXPM1_HALF_Q, MAGIC_SIXTEENTH};
+use super::{Wide, by_index, lookup, lookup32};
+use crate::kernels::gelu::GeluErf;
 
-/// Piece centres `c_k` of the GELU tail.
-const TAIL_CENTRE: [f32; 16] = [
-    0.124973945,
-    0.37503263,
-    0.6248979,
-    0.8751817,
-    1.2497821,
-    1.7499583,
-    2.2495804,
-    2.7490814,
-    3.4999094,
-    4.4994736,
-    5.4992843,
-    6.500113,
-    8.000624,
-    9.998721,
-    11.999951,
-    14.000925,
-];
-/// Coefficient of `w^0` in each piece.
-const TAIL_C0: [f32; 16] = [
-    0.45380214,
-    0.37959605,
-    0.32337627,
-    0.27974257,
-    0.2307844,
-    0.18523479,
-    0.15367427,
-    0.13076098,
-    0.106347576,
-    0.084812514,
-    0.070351325,
-    0.060014676,
-    0.049118828,
-    0.03951165,
-    0.033019103,
-    0.028350806,
-];
-/// Coefficient of `w^1` in each piece.
-const TAIL_C1: [f32; 16] = [
-    -0.34222883,
-    -0.25658137,
-    -0.19686513,
-    -0.1541167,
-    -0.11051208,
-    -0.07478914,
-    -0.053239647,
-    -0.0394697,
-    -0.026735405,
-    -0.017330615,
-    -0.012060346,
-    -0.008840103,
-    -0.0059610223,
-    -0.0038763033,
-    -0.002714649,
-    -0.002004772,
-];
-/// Coefficient of `w^2` in each piece.
-const TAIL_C2: [f32; 16] = [
-    0.2055162,
-    0.14168483,
-    0.100177824,
-    0.07243122,
-    0.0463342,
-    0.027178459,
-    0.016953705,
-    0.011127786,
-    0.006388048,
-    0.00341694,
-    0.0020140277,
-    0.0012765068,
-    0.00071347266,
-    0.00037678936,
-    0.00022172331,
-    0.00014107171,
-];
-/// Coefficient of `w^3` in each piece.
-const TAIL_C3: [f32; 16] = [
-    -0.10551596,
-    -0.06781609,
-    -0.044755448,
-    -0.030243147,
-    -0.01753405,
-    -0.009075784,
-    -0.005033561,
-    -0.0029594025,
-    -0.0014591224,
-    -0.00065201445,
-    -0.00032820163,
-    -0.00018087904,
-    -8.425165e-05,
-    -3.629441e-05,
-    -1.7992856e-05,
-    -9.879157e-06,
-];
-/// Coefficient of `w^4` in each piece.
-const TAIL_C4: [f32; 16] = [
-    0.04808636,
-    0.02906386,
-    0.018053846,
-    0.011491583,
-    0.0061046947,
-    0.0028239596,
-    0.0014075271,
-    0.00074790494,
-    0.0003201738,
-    0.00012074536,
-    5.22729e-05,
-    2.5176189e-05,
-    9.82411e-06,
-    3.4658594e-06,
-    1.4509804e-06,
-    6.885588e-07,
-];
-/// Coefficient of `w^5` in each piece.
-const TAIL_C5: [f32; 16] = [
-    -0.019899804,
-    -0.0113568,
-    -0.006675466,
-    -0.0039953636,
-    -0.002002023,
-    -0.00083345734,
-    -0.00037599803,
-    -0.00018248384,
-    -6.8930676e-05,
-    -2.2065398e-05,
-    -8.2297865e-06,
-    -3.488894e-06,
-    -1.1574726e-06,
-    -3.333739e-07,
-    -1.17468815e-07,
-    -4.8030593e-08,
-];
-/// Coefficient of `w^6` in each piece.
-const TAIL_C6: [f32; 16] = [
-    0.0074392953,
-    0.00409632,
-    0.0022633276,
-    0.0012991105,
-    0.0006103187,
-    0.0002306786,
-    9.497737e-05,
-    4.2726755e-05,
-    1.4036479e-05,
-    3.8672133e-06,
-    1.2561067e-06,
-    4.7188607e-07,
-    1.3135521e-07,
-    3.1261667e-08,
-    9.3405745e-09,
-    3.3094834e-09,
+/// |x| is clamped here: from 14.5 on, `t·Φ(−t)` < 2^-150 rounds to 0, so a negative x gives
+/// −0 and a positive x gives x itself (infinities included).
+const CLAMP: f32 = 14.5;
+const PAIRED_GELU: bool = false;
+
+/// `2·ln 2` to 12 significant bits (2839/2048): `n·LN2X2_HI` is exact for every multiple n of
+/// 1/16 below 256 in magnitude.
+const LN2X2_HI: f32 = 1.386_230_5;
+
+/// `2·ln 2 − LN2X2_HI`, rounded to f32.
+const LN2X2_LO: f32 = 6.389_237e-5;
+
+/// The index `(exponent·8 + top three mantissa bits) mod 32` of `1 + t` for piece 0.
+const FIRST: usize = 24;
+
+/// Piece centres `c_k` of `U`, in piece order (piece 0 is centred at 0).
+const TAIL_CENTRE: [f32; 32] = [
+    0.0, 0.18749079, 0.3125479, 0.43746278, 0.56241214, 0.6873735, 0.8125332, 0.9376305, 1.1249591,
+    1.3752906, 1.6248736, 1.8747315, 2.1250787, 2.3749478, 2.6251445, 2.8750408, 3.2500384,
+    3.7495844, 4.25121, 4.749259, 5.2507896, 5.7503695, 6.2502117, 6.7497654, 7.498786, 8.50156,
+    9.499155, 10.500731, 11.499959, 12.500461, 13.500701, 14.498622,
 ];
 
-/// GELU (erf) without a division: `Φ(−t) = e^(−t²/2)·R(t)` for every `t = |x|`, with
-/// `R(t) = Φ(−t)·e^(t²/2)` (smooth, from 1/2 at 0 down to about 0.028 at 15) evaluated as a
-/// piecewise degree-6 polynomial in `w = t − c_k`. The 16 pieces are the quarter binades of
-/// `1 + t`: width 1/4 on [0, 1), 1/2 on [1, 3), 1 on [3, 7), 2 on [7, 15); the index is the
-/// exponent and top two mantissa bits of `1 + t`, so each coefficient is one `vpermps`. Each
-/// centre `c_k` is an f32 near the middle of its piece where `R(c_k)` is an f32 to within
-/// about 2^-36, so rounding the constant coefficient costs nothing; fitted (weighted least
-/// squares, coefficients rounded to f32 one at a time and the rest refitted) to a relative
-/// error below 2^-27.5. Negative x (and −0) gives `(x·R)·p` scaled by `vscalefps` (one
-/// rounding, also for subnormal results); positive x gives `x − x·Φ(−t)` (Φ(−t) ≤ 1/2, so
-/// at most one bit cancels). Beyond [`FLUSH`] the result is x, or −0 where it is subnormal.
+/// Coefficient of `w^0` in each piece of `U`.
+const TAIL_C0: [f32; 32] = [
+    0.0,
+    0.08121824,
+    0.123831056,
+    0.15928623,
+    0.1890154,
+    0.21408755,
+    0.23538245,
+    0.25352913,
+    0.27599344,
+    0.29927817,
+    0.31690475,
+    0.33053252,
+    0.3412357,
+    0.34972683,
+    0.356572,
+    0.36214077,
+    0.3687198,
+    0.37514254,
+    0.37978667,
+    0.38320374,
+    0.3858168,
+    0.3878344,
+    0.38942865,
+    0.39070722,
+    0.39219615,
+    0.39363724,
+    0.3946605,
+    0.3954185,
+    0.39599165,
+    0.39643675,
+    0.3967886,
+    0.3970709,
+];
+
+/// Coefficient of `w^1` in each piece of `U`.
+const TAIL_C1: [f32; 32] = [
+    0.5,
+    0.3736149,
+    0.31021324,
+    0.2592732,
+    0.21801445,
+    0.18439312,
+    0.15679185,
+    0.13404964,
+    0.10702399,
+    0.080543734,
+    0.061732862,
+    0.048059322,
+    0.03794453,
+    0.030372502,
+    0.024601376,
+    0.020154392,
+    0.015226637,
+    0.010809979,
+    0.007901605,
+    0.0059406785,
+    0.004558794,
+    0.0035707087,
+    0.0028442396,
+    0.002299869,
+    0.0017134877,
+    0.0012006437,
+    0.00087363564,
+    0.0006539562,
+    0.0005020878,
+    0.0003934984,
+    0.0003139878,
+    0.0002545771,
+];
+
+/// Coefficient of `w^2` in each piece of `U`.
+const TAIL_C2: [f32; 32] = [
+    -0.39894184,
+    -0.28269926,
+    -0.22663291,
+    -0.1829448,
+    -0.14861985,
+    -0.12148123,
+    -0.09986051,
+    -0.082568616,
+    -0.06274986,
+    -0.044278488,
+    -0.03188342,
+    -0.023360563,
+    -0.017389005,
+    -0.013148887,
+    -0.010079188,
+    -0.00782915,
+    -0.0054788683,
+    -0.0035332474,
+    -0.0023599074,
+    -0.0016316191,
+    -0.0011568302,
+    -0.00084143184,
+    -0.00062508415,
+    -0.00047326743,
+    -0.0003215888,
+    -0.00020136629,
+    -0.00013237665,
+    -9.027586e-05,
+    -6.3632455e-05,
+    -4.6073885e-05,
+    -3.415554e-05,
+    -2.5857209e-05,
+];
+
+/// Coefficient of `w^3` in each piece of `U`.
+const TAIL_C3: [f32; 32] = [
+    0.24996713,
+    0.16913761,
+    0.13148583,
+    0.1029515,
+    0.08114757,
+    0.06435741,
+    0.051350787,
+    0.041221038,
+    0.029981978,
+    0.019973766,
+    0.01359729,
+    0.0094312215,
+    0.006654713,
+    0.0047771153,
+    0.0034807588,
+    0.0025743204,
+    0.0016777102,
+    0.0009889026,
+    0.00060660724,
+    0.00038733584,
+    0.0002546323,
+    0.00017250038,
+    0.000119813136,
+    8.51196e-05,
+    5.2889463e-05,
+    2.9673429e-05,
+    1.7659468e-05,
+    1.0988586e-05,
+    7.1194977e-06,
+    4.7670997e-06,
+    3.2857733e-06,
+    2.3242228e-06,
+];
+
+/// Coefficient of `w^4` in each piece of `U`.
+const TAIL_C4: [f32; 32] = [
+    -0.13219398,
+    -0.08639171,
+    -0.065331124,
+    -0.049768627,
+    -0.038164847,
+    -0.029457984,
+    -0.022874432,
+    -0.017875116,
+    -0.012520091,
+    -0.007912662,
+    -0.0051163086,
+    -0.003373672,
+    -0.0022654498,
+    -0.0015494769,
+    -0.001077002,
+    -0.00076060876,
+    -0.00046562136,
+    -0.00025193047,
+    -0.00014247505,
+    -8.427778e-05,
+    -5.150771e-05,
+    -3.257195e-05,
+    -2.1196855e-05,
+    -1.4148719e-05,
+    -8.100456e-06,
+    -4.0769596e-06,
+    -2.1986198e-06,
+    -1.2493953e-06,
+    -7.442524e-07,
+    -4.6103483e-07,
+    -2.955234e-07,
+    -1.9518365e-07,
+];
+
+/// Coefficient of `w^5` in each piece of `U`.
+const TAIL_C5: [f32; 32] = [
+    0.054923393,
+    0.03946475,
+    0.030567924,
+    0.022849021,
+    0.01560254,
+    0.01293169,
+    0.008849941,
+    0.006501653,
+    0.0046784543,
+    0.0028037545,
+    0.0017556512,
+    0.0011042701,
+    0.0006977136,
+    0.00045188365,
+    0.0003127754,
+    0.00019926715,
+    0.00011937903,
+    5.9227063e-05,
+    3.1392763e-05,
+    1.7101118e-05,
+    9.777876e-06,
+    5.8077785e-06,
+    3.5443045e-06,
+    2.211562e-06,
+    1.168148e-06,
+    5.301372e-07,
+    2.5908656e-07,
+    1.3555106e-07,
+    7.446097e-08,
+    4.2860936e-08,
+    2.5550028e-08,
+    1.5315546e-08,
+];
+
+/// GELU (erf) without a division. With `t = min(|x|, CLAMP)`:
+/// - `U(t) = t·Φ(−t)·e^(t²/2)` (smooth: 0 at 0, about 0.4 at 14.5) is a degree-5 polynomial
+///   in `w = t − c_k` on 32 pieces, the eighth binades of `1 + t` (width 1/8 on [0, 1) up to 1
+///   on [7, 15)); every coefficient is one `vpermt2ps`. Piece 0 is centred at 0 with no
+///   constant term, so U keeps its relative accuracy for tiny t; the other centres are f32s
+///   near the middle of their piece where U is an f32 to within about 2^-36. Fitted relative
+///   error: 2^-28 (`benches/fit_tables.py gelu`).
+/// - `e^(−t²/2) = 2^n·2^(j/16)·e^(−r/2)`: n is `−t²·log2(e)/2` rounded to a multiple of 1/16
+///   (magic-bias addition, whose low mantissa bits give j for a `vpermps` of the table as f32
+///   pairs), `r = t² + 2·ln2·n` by one FMA on the exact product `n·LN2X2_HI` (so t² needs no
+///   two-part split) and one on the low part, and `e^(−r/2) − 1` a degree-3 polynomial.
+/// - `m = t·Φ(−t)` is `U·2^(j/16)·e^(−r/2)` scaled by `vscalefps` (one rounding, also where
+///   m is subnormal). The result is `z − m` with `z = max(−0, x)`: `−m` for negative x (and
+///   −0 for −0), `x − m` for positive x, where `m ≤ x/2` cancels at most one bit. NaN passes
+///   through every step.
 impl Wide for GeluErf {
+    const PAIRED: bool = PAIRED_GELU;
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
     #[inline]
     unsafe fn eval16(self, x: __m512) -> __m512 {
-        let sign = _mm512_set1_ps(-0.0);
-        let t = _mm512_andnot_ps(sign, x);
-        // Piece index: the biased exponent and top two mantissa bits of 1 + t, less 508
-        // (t + 1 in [1, 2) is piece 0..3); the sum's rounding only moves piece boundaries.
+        // vrangeps: the smaller magnitude of x and CLAMP, sign bit cleared.
+        let t = _mm512_range_ps::<0b1010>(x, _mm512_set1_ps(CLAMP));
         let bits = _mm512_castps_si512(_mm512_add_ps(t, _mm512_set1_ps(1.0)));
-        let index = _mm512_sub_epi32(_mm512_srli_epi32::<21>(bits), _mm512_set1_epi32(508));
-        let w = _mm512_sub_ps(t, lookup(&TAIL_CENTRE, index));
-        // Horner here: Estrin's scheme (as tanh uses) measured 3.87 ULP against 2.87.
-        let mut r = lookup(&TAIL_C6, index);
-        for table in [&TAIL_C5, &TAIL_C4, &TAIL_C3, &TAIL_C2, &TAIL_C1, &TAIL_C0] {
-            r = _mm512_fmadd_ps(r, w, lookup(table, index));
+        // The sum's rounding only moves piece boundaries; vpermt2ps reads the low 5 bits.
+        let index = _mm512_srli_epi32::<20>(bits);
+        let w = _mm512_sub_ps(t, lookup32(&CENTRE, index));
+        let mut u = lookup32(&C5, index);
+        for table in [&C4, &C3, &C2, &C1, &C0] {
+            u = _mm512_fmadd_ps(u, w, lookup32(table, index));
         }
 
-        // e^(−t²/2) with t² = sq + sq_lo exactly, by the exponential core on the argument
-        // −sq/2 written in terms of sq: every constant and intermediate is the portable one
-        // times an exact power of two (the reduced argument is r2 = −2r, the polynomial's
-        // coefficients are scaled by (−1/2)^j/4), so the rounding is the same, and the
-        // halving of t² costs nothing.
-        let sq = _mm512_mul_ps(t, t);
-        let sq_lo = _mm512_fmsub_ps(t, t, sq);
-        let magic = _mm512_set1_ps(MAGIC_BIAS);
-        let n = _mm512_fmadd_ps(sq, _mm512_set1_ps(-0.5 * LOG2_E), magic);
-        let n = _mm512_sub_ps(n, magic);
-        let r2 = _mm512_fmadd_ps(n, _mm512_set1_ps(2.0 * LN2_HI), sq);
-        let r2 = _mm512_add_ps(_mm512_fmadd_ps(n, _mm512_set1_ps(2.0 * LN2_LO), r2), sq_lo);
-        // q by Estrin's scheme, then p = 1 − r2/2 + q·r2² (the halving is exact).
-        let s = |j: usize| _mm512_set1_ps(EXP_Q[j] * 0.25 * (-0.5_f32).powi(j as i32));
-        let r4 = _mm512_mul_ps(r2, r2);
+        let a = _mm512_mul_ps(t, _mm512_set1_ps(-0.5 * std::f32::consts::LOG2_E));
+        let biased = _mm512_fmadd_ps(a, t, _mm512_set1_ps(MAGIC_SIXTEENTH));
+        let n = _mm512_sub_ps(biased, _mm512_set1_ps(MAGIC_SIXTEENTH));
+        let r = _mm512_fmadd_ps(t, t, _mm512_mul_ps(n, _mm512_set1_ps(LN2X2_HI)));
+        let r = _mm512_fmadd_ps(n, _mm512_set1_ps(LN2X2_LO), r);
         let q = _mm512_fmadd_ps(
-            _mm512_fmadd_ps(s(4), r4, _mm512_fmadd_ps(s(3), r2, s(2))),
-            r4,
-            _mm512_fmadd_ps(s(1), r2, s(0)),
+            _mm512_set1_ps(EXPM1_HALF_Q[2]),
+            r,
+            _mm512_set1_ps(EXPM1_HALF_Q[1]),
         );
-        let tail = _mm512_fmadd_ps(q, r4, _mm512_mul_ps(r2, _mm512_set1_ps(-0.5)));
-        let p = _mm512_add_ps(tail, _mm512_set1_ps(1.0));
+        let q = _mm512_mul_ps(_mm512_fmadd_ps(q, r, _mm512_set1_ps(EXPM1_HALF_Q[0])), r);
+        let j = _mm512_castps_si512(biased);
+        let high = lookup(&EXP16_HI, j);
+        let e = _mm512_fmadd_ps(high, q, high);
 
-        let xr = _mm512_mul_ps(x, r);
-        let below = _mm512_scalef_ps(_mm512_mul_ps(xr, p), n);
-        let above = _mm512_sub_ps(x, below);
-        // The sign bit decides, so −0 takes the product path and stays −0.
-        let negative = _mm512_movepi32_mask(_mm512_castps_si512(x));
-        let y = _mm512_mask_blend_ps(negative, above, below);
-        // Beyond FLUSH: x itself, or −0 where the exact result is subnormal.
-        let far = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(t, _mm512_set1_ps(FLUSH));
-        let flushed = _mm512_mask_blend_ps(negative, x, sign);
-        _mm512_mask_blend_ps(far, y, flushed)
+        let scaled = _mm512_scalef_ps(u, n);
+        _mm512_fnmadd_ps(scaled, e, _mm512_max_ps(_mm512_set1_ps(-0.0), x))
     }
 }
+
+const CENTRE: [f32; 32] = by_index(TAIL_CENTRE, FIRST);
+const C0: [f32; 32] = by_index(TAIL_C0, FIRST);
+const C1: [f32; 32] = by_index(TAIL_C1, FIRST);
+const C2: [f32; 32] = by_index(TAIL_C2, FIRST);
+const C3: [f32; 32] = by_index(TAIL_C3, FIRST);
+const C4: [f32; 32] = by_index(TAIL_C4, FIRST);
+const C5: [f32; 32] = by_index(TAIL_C5, FIRST);

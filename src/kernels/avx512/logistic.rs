@@ -4,34 +4,9 @@
 use std::arch::x86_64::*;
 
 use super::Wide;
-use crate::kernels::exp::{EXP_Q, LN2_HI, LN2_LO, LOG2_E, MAGIC_BIAS};
+use super::exp16::exp_parts;
 use crate::kernels::gelu::{GeluTanh, W_CUBIC, W_LINEAR};
 use crate::kernels::logistic::{GATE_CLOSED, Sigmoid, Silu};
-
-/// `e^(a + lo) = p·2^n`, `a` at most 0 and above −150 (or NaN, giving NaN `p`), |lo| ≤ 2^-10.
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-#[inline]
-fn exp_parts(a: __m512, lo: Option<__m512>) -> (__m512, __m512) {
-    let magic = _mm512_set1_ps(MAGIC_BIAS);
-    let n = _mm512_sub_ps(_mm512_fmadd_ps(a, _mm512_set1_ps(LOG2_E), magic), magic);
-    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), a);
-    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
-    let r = match lo {
-        Some(lo) => _mm512_add_ps(r, lo),
-        None => r,
-    };
-    // e^r = 1 + r + r²·q(r), q by Estrin's scheme (three dependent steps instead of five):
-    // the kernels are bound by how many blocks the core can keep in flight, so a shorter
-    // dependency chain is worth the extra multiplication.
-    let c = |k: usize| _mm512_set1_ps(EXP_Q[k]);
-    let r2 = _mm512_mul_ps(r, r);
-    let q01 = _mm512_fmadd_ps(c(1), r, c(0));
-    let q23 = _mm512_fmadd_ps(c(3), r, c(2));
-    let q234 = _mm512_fmadd_ps(c(4), r2, q23);
-    let q = _mm512_fmadd_ps(q234, r2, q01);
-    let t = _mm512_fmadd_ps(q, r2, r);
-    (_mm512_add_ps(t, _mm512_set1_ps(1.0)), n)
-}
 
 /// The gate of [`Sigmoid`], [`Silu`] and [`GeluTanh`]: `(g, n, open)` with `σ(x + x_lo) = g`
 /// where `open` (x > 0) and `g·2^n` elsewhere (`g` itself when `SCALED`), `g` within about

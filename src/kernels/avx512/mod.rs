@@ -34,6 +34,7 @@ use std::arch::x86_64::*;
 
 use super::dispatch::Stores;
 
+mod exp16;
 mod gelu;
 mod logistic;
 mod relu;
@@ -46,6 +47,11 @@ pub(crate) trait Wide: Copy {
     /// # Safety
     /// The CPU must support AVX-512 F/BW/DQ/VL and FMA.
     unsafe fn eval16(self, x: __m512) -> __m512;
+
+    /// Whether the driver interleaves two blocks per step (two dependency chains in flight);
+    /// kernels that need most of the 32 vector registers for their tables run one block
+    /// at a time instead, which spares the reloads of spilled tables.
+    const PAIRED: bool = true;
 }
 
 /// `output[i] = kernel(input[i])`, 32 lanes per step, then 16; the tail goes through the
@@ -79,7 +85,7 @@ pub(crate) unsafe fn run<K: Wide>(
         unsafe { masked(kernel, input, output, head) };
         i = head;
     }
-    while i + 32 <= len {
+    while K::PAIRED && i + 32 <= len {
         // SAFETY: i + 32 ≤ len, so both blocks lie inside both buffers (caller's promise);
         // the loads are unaligned, and both blocks are read before either is written. When
         // streaming, output + i is 64-byte aligned: i starts at the boundary and moves in
@@ -94,7 +100,7 @@ pub(crate) unsafe fn run<K: Wide>(
         }
         i += 32;
     }
-    if i + 16 <= len {
+    while i + 16 <= len {
         // SAFETY: as above, for one block.
         unsafe {
             let y = kernel.eval16(_mm512_loadu_ps(input.add(i)));
@@ -146,6 +152,19 @@ unsafe fn masked<K: Wide>(kernel: K, input: *const f32, output: *mut f32, count:
     }
 }
 
+/// A piecewise table in the order of its lookup index: piece k at `(k + first) mod N`, where
+/// `first` is the index piece 0 gets (the pieces are binade fractions of `1 + t`, so the
+/// index is the exponent and top mantissa bits modulo N, with no subtraction).
+const fn by_index<const N: usize>(pieces: [f32; N], first: usize) -> [f32; N] {
+    let mut table = [0.0; N];
+    let mut k = 0;
+    while k < N {
+        table[(k + first) % N] = pieces[k];
+        k += 1;
+    }
+    table
+}
+
 /// `table[index]` per lane for a 16-entry table (one `vpermps`, index taken modulo 16).
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
 #[inline]
@@ -153,6 +172,20 @@ fn lookup(table: &[f32; 16], index: __m512i) -> __m512 {
     // SAFETY: the load reads the 16 floats of the array.
     let entries = unsafe { _mm512_loadu_ps(table.as_ptr()) };
     _mm512_permutexvar_ps(index, entries)
+}
+
+/// `table[index]` per lane for a 32-entry table (one `vpermt2ps`, index taken modulo 32).
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+#[inline]
+fn lookup32(table: &[f32; 32], index: __m512i) -> __m512 {
+    // SAFETY: the two loads read the 32 floats of the array, 16 each.
+    let (low, high) = unsafe {
+        (
+            _mm512_loadu_ps(table.as_ptr()),
+            _mm512_loadu_ps(table.as_ptr().add(16)),
+        )
+    };
+    _mm512_permutex2var_ps(low, index, high)
 }
 
 /// `c[0] + c[1]·w + … + c[6]·w⁶` by Estrin's scheme: four dependent steps where Horner's
