@@ -1,26 +1,29 @@
 //! Explicit AVX-512 versions of every f32 kernel, and their driver.
 //!
 //! The portable kernels rely on LLVM's SLP vectoriser, which cannot use the reciprocal
-//! estimate `vrcp14ps`, the exponent scaling `vscalefps` or the lane permutes `vpermps`; with
-//! them these kernels need fewer vector operations, which bound them on Zen 4:
-//! - sigmoid, SiLU and GELU (tanh form) share one gate (`logistic.rs`): the portable
-//!   exponential (magic-bias rounding, two-part Cody–Waite reduction, the degree-6
-//!   polynomial of [`super::exp`], here by Estrin's scheme), the power of two applied by
-//!   `vscalefps` (one rounding also where the result is subnormal), and `N/(1+e)` from `rcp14`
-//!   plus one correction with the exact residual `(N − g) − g·e`, about 2^-28 relative before
-//!   the final rounding; GELU-tanh's argument comes as an f32 double word;
+//! estimate `vrcp14ps`, the exponent scaling `vscalefps` or the lane permutes
+//! `vpermps`/`vpermt2ps`; with them these kernels need fewer vector operations, which bound
+//! them on Zen 4:
+//! - the exponential (`exp16.rs`) takes `2^(j/16)` from a 16-entry table, so its polynomial
+//!   is of degree 3, and leaves the power of two to `vscalefps` (one rounding also where the
+//!   result is subnormal);
+//! - sigmoid, SiLU and GELU (tanh form) share one gate (`logistic.rs`): that exponential of
+//!   `−|x|`, and `N/(1+e)` from `rcp14` plus one correction with the exact residual
+//!   `(N − g) − g·e`, about 2^-28 relative before the final rounding; GELU-tanh's argument
+//!   comes as an f32 double word;
 //! - tanh is one piecewise polynomial over the whole positive axis (`tanh.rs`);
-//! - GELU (erf) evaluates `Φ(−|x|)·e^(|x|²/2)` as a piecewise polynomial, so it needs no
-//!   division and no central special case (`gelu.rs`);
+//! - GELU (erf) is `t·Φ(−t)·e^(t²/2)` as a 32-piece polynomial times that exponential of
+//!   `−t²/2`, so it needs no division and no central special case (`gelu.rs`);
 //! - ReLU and Leaky ReLU are one compare and one masked move or blend (`relu.rs`).
 //!
 //! Every kernel is bound by vector-op issue and by its dependency chain (how many blocks
 //! the core can keep in flight), so shorter chains are preferred where accuracy allows; see
 //! the README's benchmark notes and `benches/loop_ops.py`.
 //!
-//! The driver ([`run`]) handles two blocks of 16 lanes per step, so two independent
-//! dependency chains are in flight, and writes with non-temporal stores when asked to
-//! ([`Stores`]): large outputs then go to memory without first being read into the cache.
+//! The driver ([`run`]) handles two blocks of 16 lanes per step (unless the kernel says
+//! otherwise, [`Wide::PAIRED`]), so two independent dependency chains are in flight, and
+//! writes with non-temporal stores when asked to ([`Stores`]): large outputs then go to
+//! memory without first being read into the cache.
 //!
 //! The piecewise fits were made offline (weighted least squares in f64 against mpmath, then
 //! coefficients rounded to f32 one at a time with the rest refitted) and are checked here by
@@ -54,9 +57,10 @@ pub(crate) trait Wide: Copy {
     const PAIRED: bool = true;
 }
 
-/// `output[i] = kernel(input[i])`, 32 lanes per step, then 16; the tail goes through the
-/// same code with masked loads (zero lanes) and masked stores, so results do not depend on
-/// the slice length or alignment. `input` and `output` may be the same memory (in place).
+/// `output[i] = kernel(input[i])`, 32 lanes per step (16 unless [`Wide::PAIRED`]), then 16;
+/// the tail goes through the same code with masked loads (zero lanes) and masked stores, so
+/// results do not depend on the slice length or alignment. `input` and `output` may be the
+/// same memory (in place).
 ///
 /// With [`Stores::Streaming`] the elements before the first 64-byte boundary of `output` are
 /// written like a tail (masked), the aligned middle with `vmovntps`, and an `sfence` at the
