@@ -135,6 +135,8 @@ pub struct AccuracyReport {
     pub max_abs_at: f32,
     /// Largest ULP error among inputs whose exact result is a normal f32 (or ±inf, NaN).
     pub max_ulp_normal_outputs: f64,
+    /// The input with that error (first in sweep order on ties).
+    pub max_ulp_normal_at: f32,
     /// Largest absolute error among inputs whose exact result is below the normal range.
     pub worst_below_normal_abs: f64,
     /// Inputs whose result violates the [`contract`].
@@ -322,6 +324,7 @@ impl Tally {
             max_abs: self.max_abs.error,
             max_abs_at: self.max_abs.input,
             max_ulp_normal_outputs: self.max_ulp_normal.error,
+            max_ulp_normal_at: self.max_ulp_normal.input,
             worst_below_normal_abs: self.below_normal_abs.error,
             failures: self.failures,
             cancelled,
