@@ -434,6 +434,7 @@ mod tests {
         CellResult {
             spec: CellSpec::f32(Activation::Sigmoid, 65_536, 1),
             iterations_per_sample: 10,
+            threads_used: 1,
             summary: Summary {
                 samples: 20,
                 min_ns: 30_000.0,

@@ -444,6 +444,7 @@ pub(crate) mod tests {
             dtype: "f32".to_owned(),
             elements,
             threads: 1,
+            threads_used: Some(1),
             target: "local".to_owned(),
             samples: 10,
             iterations_per_sample: 100,

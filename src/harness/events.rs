@@ -13,6 +13,9 @@ pub struct CellResult {
     pub spec: CellSpec,
     /// Back-to-back kernel calls per timed sample.
     pub iterations_per_sample: u64,
+    /// Threads each call ran on: `spec.threads`, or fewer where the tensor is too small to
+    /// give every thread its minimum share (`kernels::parallel::threads_used`).
+    pub threads_used: usize,
     /// Per-call time statistics.
     pub summary: Summary,
     /// Max error of the kernel vs the f64 reference, in f32 ULP.

@@ -159,6 +159,8 @@ fn describe(spec: &CellSpec) -> String {
 /// ns, and when the samples ran.
 struct Measured {
     iterations: u64,
+    /// Threads each call ran on.
+    threads_used: usize,
     times: Vec<f64>,
     span: MeasuredSpan,
 }
@@ -242,6 +244,7 @@ impl Cell<'_> {
         K: Fn(&[T], &mut [T]) + Sync,
     {
         let threads = self.spec.threads.clamp(1, self.spec.elements);
+        let used = kernels::parallel::threads_used(input.len(), min_per_thread, threads);
         if threads == 1 {
             let mut batch = |iterations: u64| {
                 let start = Instant::now();
@@ -252,7 +255,7 @@ impl Cell<'_> {
                 black_box(&*output);
                 elapsed
             };
-            return Ok(self.measure(&mut batch, sink));
+            return Ok(self.measure(&mut batch, sink, 1));
         }
         let pool =
             Pool::new(threads).map_err(|err| format!("cannot start worker threads: {err}"))?;
@@ -270,7 +273,7 @@ impl Cell<'_> {
             black_box(&*output);
             elapsed
         };
-        Ok(self.measure(&mut batch, sink))
+        Ok(self.measure(&mut batch, sink, used))
     }
 
     /// The cell's result from its timings and its errors `(ulp, abs, lsb)`.
@@ -281,6 +284,7 @@ impl Cell<'_> {
     ) -> CellEnd {
         let Measured {
             iterations: iterations_per_sample,
+            threads_used,
             times,
             span,
         } = match measured {
@@ -295,6 +299,7 @@ impl Cell<'_> {
         CellEnd::Finished(Box::new(CellResult {
             spec: self.spec,
             iterations_per_sample,
+            threads_used,
             summary: Summary::from_sample(&sample, self.plan.seed),
             max_ulp_error,
             max_abs_error,
@@ -306,11 +311,12 @@ impl Cell<'_> {
 
     /// Warm-up, batch sizing and sampling around `batch` (which runs `n` calls and returns
     /// their total time). Returns the batch size and the per-call time of every sample in
-    /// ns, or `None` when cancelled.
+    /// ns, or `None` when cancelled. `threads_used` is recorded with them.
     fn measure(
         &self,
         batch: &mut dyn FnMut(u64) -> Duration,
         sink: &mut dyn FnMut(Event),
+        threads_used: usize,
     ) -> Option<Measured> {
         let per_call = self.warm_up(batch)?;
         let sync_cost = batch(0);
@@ -363,6 +369,7 @@ impl Cell<'_> {
         };
         Some(Measured {
             iterations,
+            threads_used,
             times,
             span,
         })
@@ -468,6 +475,36 @@ mod tests {
                 .filter(|e| matches!(e, Event::CellFinished { .. }));
             assert_eq!(finished.count(), 4);
         }
+    }
+
+    #[test]
+    fn cells_record_the_threads_their_calls_ran_on() {
+        // Two threads split a call only from 16K f32 elements (32K int8 codes) per thread.
+        let plan = Plan {
+            activations: vec![Activation::Relu],
+            dtypes: vec![DType::F32, DType::I8],
+            sizes: vec![1000, 40_000, 70_000],
+            ..tiny_plan(2)
+        };
+        let outcome = run_plan(&plan, &AtomicBool::new(false), &mut |_| {});
+        let used: Vec<(DType, usize, usize)> = outcome
+            .results
+            .iter()
+            .map(|r| (r.spec.dtype, r.spec.elements, r.threads_used))
+            .collect();
+        assert_eq!(
+            used,
+            [
+                (DType::F32, 1000, 1),
+                (DType::I8, 1000, 1),
+                (DType::F32, 40_000, 2),
+                (DType::I8, 40_000, 1),
+                (DType::F32, 70_000, 2),
+                (DType::I8, 70_000, 2),
+            ]
+        );
+        let single = run_plan(&tiny_plan(1), &AtomicBool::new(false), &mut |_| {});
+        assert!(single.results.iter().all(|r| r.threads_used == 1));
     }
 
     #[test]

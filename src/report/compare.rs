@@ -262,6 +262,7 @@ mod tests {
             dtype: "f32".to_owned(),
             elements: 1000,
             threads: 1,
+            threads_used: Some(1),
             target: "local".to_owned(),
             samples: 100,
             iterations_per_sample: 10,

@@ -403,6 +403,7 @@ impl Fields<'_> {
             elements: self.count("elements")?,
             threads: u32::try_from(self.count("threads")?)
                 .map_err(|_| self.refuse("threads", Problem::NotACount))?,
+            threads_used: self.optional_count("threads_used")?,
             target: self.name("target")?,
             samples: self.count("samples")?,
             iterations_per_sample: self.count("iterations_per_sample")?,
@@ -452,7 +453,8 @@ mod tests {
     use super::*;
 
     const HEADER: &str = concat!(
-        "activation,params,dtype,elements,threads,target,samples,iterations_per_sample,",
+        "activation,params,dtype,elements,threads,threads_used,target,samples,",
+        "iterations_per_sample,",
         "median_ns,mean_ns,stddev_ns,mad_ns,min_ns,p5_ns,p95_ns,p99_ns,ci95_low_ns,ci95_high_ns,",
         "outliers_mild,outliers_severe,ns_per_element,gelem_per_s,max_ulp_error,max_abs_error,",
         "max_lsb_error,host_cpu,host_os,governor,kernel_isa,seed,actprof_version,started_at_utc,",
@@ -469,6 +471,7 @@ mod tests {
             dtype: "f32".to_owned(),
             elements: 4096,
             threads: 1,
+            threads_used: Some(1),
             target: "local".to_owned(),
             samples: 120,
             iterations_per_sample: 256,
@@ -558,7 +561,7 @@ mod tests {
     #[test]
     fn one_row_is_written_exactly() {
         let expected_row = concat!(
-            "leaky_relu,alpha=0.2,f32,4096,1,local,120,256,",
+            "leaky_relu,alpha=0.2,f32,4096,1,1,local,120,256,",
             "1234.5,1240.25,0.0,3.125,1200.0,1210.0,1300.0,1350.0,1230.0,1239.0,",
             "4,0,0.1,3.3179723502304146,1.0,5.960464477539063e-8,,",
             "\"Xeon, 2 cores\",Linux 6.1.0,,avx2+fma,42,0.1.0,2026-12-03T19:00:00Z,",
@@ -578,7 +581,7 @@ mod tests {
         row.max_lsb_error = Some(1);
         let expected_row = concat!(
             "leaky_relu,alpha=0.2;in_scale=0.0625;in_zp=0;out_scale=0.0625;out_zp=0,i8,",
-            "4096,1,local,120,256,",
+            "4096,1,1,local,120,256,",
             "1234.5,1240.25,0.0,3.125,1200.0,1210.0,1300.0,1350.0,1230.0,1239.0,",
             "4,0,0.1,3.3179723502304146,1.0,5.960464477539063e-8,1,",
             "\"Xeon, 2 cores\",Linux 6.1.0,,avx2+fma,42,0.1.0,2026-12-03T19:00:00Z,",
@@ -695,6 +698,23 @@ mod tests {
         let error = read(&bad).expect_err("a fractional LSB count");
         assert!(error.to_string().contains("max_lsb_error"), "{error}");
         assert!(error.to_string().contains("row 1"), "{error}");
+    }
+
+    #[test]
+    fn reports_without_threads_used_read_with_it_empty() {
+        let old_header = HEADER.replace("threads_used,", "");
+        let text = written(&[sample_row()]);
+        let row_line = text.lines().nth(1).expect("a data row");
+        let old_row = row_line.replacen(",4096,1,1,local,", ",4096,1,local,", 1);
+        let rows = read(&format!("{old_header}\n{old_row}\n")).expect("older report reads");
+        let expected = Row {
+            threads_used: None,
+            ..sample_row()
+        };
+        assert_eq!(rows, [expected]);
+
+        let error = read(&with_field("threads_used", "two")).expect_err("not a count");
+        assert!(error.to_string().contains("threads_used"), "{error}");
     }
 
     #[test]
@@ -885,7 +905,7 @@ mod tests {
         let error = read(&text).expect_err("short");
         assert_eq!(
             error.to_string(),
-            "row 2 (line 3): has 2 fields but the header has 45 (test.csv)"
+            "row 2 (line 3): has 2 fields but the header has 46 (test.csv)"
         );
     }
 

@@ -14,6 +14,7 @@ pub fn row(result: &InferenceResult, host: &HostFacts, started_at_utc: &str, see
     let cell = CellResult {
         spec: CellSpec::f32(activation, result.elements(), 1),
         iterations_per_sample: result.iterations_per_sample,
+        threads_used: 1,
         summary: result.timing,
         max_ulp_error,
         max_abs_error,

@@ -14,7 +14,8 @@ pub const QUANT_KEYS: [&str; 4] = ["in_scale", "in_zp", "out_scale", "out_zp"];
 
 /// Columns a report may lack because older actprof versions did not write them; reading
 /// such a report leaves the field empty.
-pub const OPTIONAL_COLUMNS: [&str; 14] = [
+pub const OPTIONAL_COLUMNS: [&str; 15] = [
+    "threads_used",
     "max_lsb_error",
     "timing",
     "median_cycles_per_call",
@@ -44,12 +45,13 @@ pub const ENERGY_COLUMNS: [&str; 8] = [
 ];
 
 /// The CSV columns in order, as the header line names them.
-pub const COLUMNS: [&str; 45] = [
+pub const COLUMNS: [&str; 46] = [
     "activation",
     "params",
     "dtype",
     "elements",
     "threads",
+    "threads_used",
     "target",
     "samples",
     "iterations_per_sample",
@@ -111,8 +113,12 @@ pub struct Row {
     pub dtype: String,
     /// Tensor length of each kernel call, in elements.
     pub elements: u64,
-    /// Threads sharing each kernel call.
+    /// Threads asked to share each kernel call.
     pub threads: u32,
+    /// Threads each call ran on: `threads`, or fewer where the tensor is too small to give
+    /// every thread its minimum share. Empty when read from a report written before the
+    /// column existed.
+    pub threads_used: Option<u32>,
     /// Where it ran (`local` for this CPU).
     pub target: String,
     /// Timed samples taken.
@@ -239,6 +245,7 @@ impl Row {
             dtype: cell.spec.dtype.name().to_owned(),
             elements: cell.spec.elements as u64,
             threads: u32::try_from(cell.spec.threads).unwrap_or(u32::MAX),
+            threads_used: Some(u32::try_from(cell.threads_used).unwrap_or(u32::MAX)),
             target: target.to_owned(),
             samples: summary.samples as u64,
             iterations_per_sample: cell.iterations_per_sample,
@@ -339,6 +346,7 @@ mod tests {
         CellResult {
             spec: CellSpec::f32(Activation::LeakyRelu { alpha: 0.2 }, 1000, 2),
             iterations_per_sample: 64,
+            threads_used: 1,
             summary: Summary {
                 samples: 50,
                 min_ns: 400.0,

@@ -54,6 +54,7 @@ mod tests {
             result: CellResult {
                 spec: CellSpec::f32(Activation::Tanh, 256, 1),
                 iterations_per_sample: 4,
+                threads_used: 1,
                 summary: Summary::from_sample(&sample, 7),
                 max_ulp_error: 1.5,
                 max_abs_error: 1e-7,

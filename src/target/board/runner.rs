@@ -243,6 +243,7 @@ fn measure(
     let result = CellResult {
         spec: *spec,
         iterations_per_sample: u64::from(request.batch),
+        threads_used: 1,
         summary: Summary::from_sample(&sample, u64::from(seed)),
         max_ulp_error: want.max_ulp_error,
         max_abs_error: want.max_abs_error,
