@@ -24,7 +24,7 @@ use super::eval::shortest;
 use super::table::{self, Align};
 use super::{AccuracyArgs, IsaChoice};
 use crate::kernels::accuracy::{
-    self as sweeps, AccuracyReport, Contract, DEFAULT_SAMPLED_POINTS, SweepMode,
+    self as sweeps, AccuracyReport, Contract, DEFAULT_SAMPLED_POINTS, MIN_SAMPLED_POINTS, SweepMode,
 };
 use crate::kernels::{Activation, Isa};
 
@@ -119,8 +119,11 @@ fn mode_of(args: &AccuracyArgs) -> anyhow::Result<SweepMode> {
         return Ok(SweepMode::Exhaustive);
     }
     let points = args.points.unwrap_or(DEFAULT_SAMPLED_POINTS);
-    if points == 0 {
-        bail!("--points must be at least 1");
+    if points < MIN_SAMPLED_POINTS {
+        bail!(
+            "--points {points} is too few to check a kernel: at least {MIN_SAMPLED_POINTS} \
+             (the default is {DEFAULT_SAMPLED_POINTS})"
+        );
     }
     Ok(SweepMode::Sampled { points })
 }

@@ -110,7 +110,8 @@ pub struct BenchArgs {
     /// `tc66c:PORT`, `ppk2:PORT`, `scpi:PORT`, `ina:PORT`). An idle baseline is measured
     /// first and every cell runs for at least 22 samples of the source. Overrides the
     /// profile's `power` key.
-    /// ACTPROF_POWERCAP_ROOT and ACTPROF_POWER_SUPPLY_ROOT move the sysfs trees read.
+    /// The environment variables ACTPROF_POWERCAP_ROOT and ACTPROF_POWER_SUPPLY_ROOT point
+    /// `rapl` and `battery` at other sysfs trees (for tests and containers).
     #[arg(long = "power", value_name = "SOURCE", value_parser = power_arg)]
     pub power: Option<SourceSpec>,
 
@@ -289,7 +290,8 @@ pub struct AccuracyArgs {
     #[arg(long)]
     pub exhaustive: bool,
 
-    /// Number of test inputs when not exhaustive, spread over the f32 range.
+    /// Number of test inputs when not exhaustive, spread over the f32 range (at least 1000).
+    /// [default: 4000000]
     #[arg(long, value_name = "N", conflicts_with = "exhaustive")]
     pub points: Option<u64>,
 

@@ -390,7 +390,7 @@ pub fn render_table(results: &[CellResult]) -> String {
         ("elements", Align::Right),
         ("threads", Align::Right),
         ("median ns/call", Align::Right),
-        ("±CI95 ns", Align::Right),
+        ("CI95 ns", Align::Right),
         ("ns/elem", Align::Right),
         ("Gelem/s", Align::Right),
         ("MAD ns", Align::Right),
@@ -411,7 +411,7 @@ fn table_row(cell: &CellResult) -> Vec<String> {
         format_size(cell.spec.elements),
         cell.spec.threads.to_string(),
         table::significant(summary.median_ns, 4),
-        table::significant(summary.ci95_half_width_ns(), 2),
+        table::interval(summary.ci95_low_ns, summary.ci95_high_ns, 4),
         table::significant(cell.ns_per_element(), 3),
         table::significant(cell.gelem_per_s(), 3),
         table::significant(summary.mad_ns, 2),
@@ -464,8 +464,19 @@ mod tests {
         assert_eq!(
             table_row(&cell()),
             [
-                "sigmoid", "", "f32", "64k", "1", "32768", "100", "0.500", "2.00", "250", "2/1",
-                "1.50", ""
+                "sigmoid",
+                "",
+                "f32",
+                "64k",
+                "1",
+                "32768",
+                "32700–32900",
+                "0.500",
+                "2.00",
+                "250",
+                "2/1",
+                "1.50",
+                ""
             ]
         );
         let mut int8 = cell();

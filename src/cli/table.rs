@@ -53,6 +53,12 @@ pub fn significant(x: f64, digits: i32) -> String {
     format!("{x:.decimals$}")
 }
 
+/// An interval as `low–high`, each end to `digits` significant digits (the bootstrap
+/// interval of a median is rarely symmetric about it, so no `±` half-width).
+pub fn interval(low: f64, high: f64, digits: i32) -> String {
+    format!("{}–{}", significant(low, digits), significant(high, digits))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +74,12 @@ mod tests {
             render(&header, &rows),
             "name         ns\nrelu          5\ngelu_tanh  1234\n"
         );
+    }
+
+    #[test]
+    fn intervals_show_both_ends() {
+        assert_eq!(interval(2521.8, 2577.3, 4), "2522–2577");
+        assert_eq!(interval(0.01234, 0.0125, 2), "0.012–0.013");
     }
 
     #[test]

@@ -128,11 +128,6 @@ impl Summary {
             outliers_severe,
         }
     }
-
-    /// Half the width of the 95% confidence interval of the median, in ns.
-    pub fn ci95_half_width_ns(&self) -> f64 {
-        (self.ci95_high_ns - self.ci95_low_ns) / 2.0
-    }
 }
 
 /// Median absolute deviation around `median`, scaled by [`MAD_NORMAL_SCALE`].
@@ -251,10 +246,6 @@ mod tests {
         assert!(a.ci95_low_ns < a.ci95_high_ns);
         // The median of a resample is itself a value or a midpoint of values in [1, 100].
         assert!(a.ci95_low_ns >= 1.0 && a.ci95_high_ns <= 100.0);
-        assert!(close(
-            a.ci95_half_width_ns(),
-            (a.ci95_high_ns - a.ci95_low_ns) / 2.0
-        ));
     }
 
     #[test]

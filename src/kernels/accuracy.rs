@@ -25,6 +25,10 @@ pub const CHUNK: usize = 65_536;
 /// Points in the default sampled sweep.
 pub const DEFAULT_SAMPLED_POINTS: u64 = 4_000_000;
 
+/// The smallest sampled sweep: the edge values and enough spread points to reach every
+/// binade of both signs (a sweep of a handful of points would pass while checking nothing).
+pub const MIN_SAMPLED_POINTS: u64 = 1000;
+
 /// Points of [`quick_check`].
 pub const QUICK_CHECK_POINTS: u64 = 65_536;
 
