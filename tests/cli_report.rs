@@ -55,6 +55,24 @@ fn eval_sigmoid_prints_the_correctly_rounded_values() {
 }
 
 #[test]
+fn eval_runs_the_kernel_variant_asked_for() {
+    // Every CPU runs the scalar kernels; they give sigmoid's correctly rounded values here
+    // (see the test above for why -100 gives 3.8e-44).
+    let expected = "-100 3.8e-44\n0 0.5\n100 1\n";
+    let out = stdout_of(
+        actprof()
+            .args(["eval", "sigmoid", "--isa", "scalar"])
+            .args(["--", "-100", "0", "100"]),
+    );
+    assert_eq!(out, expected);
+    actprof()
+        .args(["eval", "sigmoid", "--isa", "all", "--", "1"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("pick --isa"));
+}
+
+#[test]
 fn eval_keeps_signed_zeros_and_nan_as_defined() {
     // relu(-0) = max(-0, 0) is +0 by our definition; tanh is odd, so tanh(-0) = -0.
     assert_eq!(

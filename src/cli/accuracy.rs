@@ -95,7 +95,7 @@ pub fn activations_of(args: &AccuracyArgs) -> anyhow::Result<Vec<Activation>> {
 }
 
 /// The kernel variants to check; asking for one this CPU cannot run is an error.
-fn isas_of(choice: IsaChoice) -> anyhow::Result<Vec<Isa>> {
+pub fn isas_of(choice: IsaChoice) -> anyhow::Result<Vec<Isa>> {
     let wanted = match choice {
         IsaChoice::All => return Ok(Isa::available()),
         IsaChoice::Scalar => Isa::Scalar,

@@ -234,6 +234,11 @@ pub struct EvalArgs {
     #[arg(long = "impl", value_enum, default_value_t = Impl::Fast)]
     pub implementation: Impl,
 
+    /// Kernel variant of the fast implementation (f32), one that this CPU can run.
+    /// [default: the best one, as `bench` uses]
+    #[arg(long, value_enum, value_name = "ISA")]
+    pub isa: Option<IsaChoice>,
+
     /// Element type: f32, or i8/u8 for the quantized kernel, which reads integer codes and
     /// prints `q_in q_out` lines.
     #[arg(long, value_name = "DTYPE", value_parser = dtype_arg, default_value = "f32")]

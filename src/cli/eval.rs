@@ -12,8 +12,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
-use super::{EvalArgs, Impl};
-use crate::kernels::{self, Activation, reference};
+use super::{EvalArgs, Impl, IsaChoice};
+use crate::kernels::{self, Activation, Isa, reference};
 
 /// Runs `actprof eval` and prints one `input output` line per value.
 pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
@@ -22,8 +22,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     }
     super::eval_q::refuse_quant_flags(args)?;
     let activation = activation_of(args)?;
+    let isa = isa_of(args)?;
     let inputs = parse_values(&args.values)?;
-    let outputs = evaluate(activation, args.implementation, &inputs);
+    let outputs = evaluate(activation, args.implementation, isa, &inputs);
 
     let mut stdout = io::stdout().lock();
     for (input, output) in inputs.iter().zip(&outputs) {
@@ -96,12 +97,33 @@ pub fn parse_values(values: &[String]) -> anyhow::Result<Vec<f32>> {
         .collect()
 }
 
-/// The activation of every input with the chosen implementation.
-pub fn evaluate(activation: Activation, implementation: Impl, inputs: &[f32]) -> Vec<f32> {
+/// The kernel variant `--isa` names (the dispatched one by default); `all`, a variant this
+/// CPU lacks, and `--isa` with the reference are refused.
+fn isa_of(args: &EvalArgs) -> anyhow::Result<Isa> {
+    let Some(choice) = args.isa else {
+        return Ok(Isa::detect());
+    };
+    if args.implementation == Impl::Reference {
+        bail!("--isa picks a fast kernel: it does not apply to --impl reference");
+    }
+    if choice == IsaChoice::All {
+        bail!("eval runs one kernel: pick --isa scalar, neon, avx2 or avx512");
+    }
+    let isas = super::accuracy::isas_of(choice)?;
+    Ok(isas[0])
+}
+
+/// The activation of every input with the chosen implementation (the fast one on `isa`).
+pub fn evaluate(
+    activation: Activation,
+    implementation: Impl,
+    isa: Isa,
+    inputs: &[f32],
+) -> Vec<f32> {
     match implementation {
         Impl::Fast => {
             let mut outputs = vec![0.0; inputs.len()];
-            kernels::apply(activation, inputs, &mut outputs);
+            kernels::apply_with(isa, activation, inputs, &mut outputs);
             outputs
         }
         Impl::Reference => inputs
@@ -122,6 +144,7 @@ mod tests {
             alpha,
             beta,
             implementation: Impl::Reference,
+            isa: None,
             dtype: DType::F32,
             in_scale: None,
             in_zero_point: None,
@@ -200,11 +223,28 @@ mod tests {
         // ReLU is exact in f32: max(x, 0), with relu(-0) = +0 and NaN kept.
         let inputs = [-2.0, -0.0, 0.0, 3.5, f32::NAN];
         for implementation in [Impl::Fast, Impl::Reference] {
-            let out = evaluate(Activation::Relu, implementation, &inputs);
-            assert_eq!(out[0].to_bits(), 0.0f32.to_bits());
-            assert_eq!(out[1].to_bits(), 0.0f32.to_bits());
-            assert_eq!(out[3], 3.5);
-            assert!(out[4].is_nan());
+            for isa in Isa::available() {
+                let out = evaluate(Activation::Relu, implementation, isa, &inputs);
+                assert_eq!(out[0].to_bits(), 0.0f32.to_bits());
+                assert_eq!(out[1].to_bits(), 0.0f32.to_bits());
+                assert_eq!(out[3], 3.5);
+                assert!(out[4].is_nan());
+            }
         }
+    }
+
+    #[test]
+    fn isa_choices_are_checked() {
+        let mut fast = args("relu", None, None);
+        fast.implementation = Impl::Fast;
+        assert_eq!(isa_of(&fast).expect("the default"), Isa::detect());
+        fast.isa = Some(IsaChoice::Scalar);
+        assert_eq!(isa_of(&fast).expect("scalar runs everywhere"), Isa::Scalar);
+        fast.isa = Some(IsaChoice::All);
+        assert!(isa_of(&fast).is_err());
+        let mut reference = args("relu", None, None);
+        reference.isa = Some(IsaChoice::Scalar);
+        let error = isa_of(&reference).expect_err("no ISA for the reference");
+        assert!(error.to_string().contains("--impl reference"), "{error}");
     }
 }

@@ -16,6 +16,9 @@ use crate::kernels::int8::{QuantDType, QuantParams, QuantizedKernel, Side, defau
 
 /// Runs the quantized evaluation and prints one `q_in q_out` line per code.
 pub fn run(args: &EvalArgs, dtype: QuantDType) -> anyhow::Result<ExitCode> {
+    if args.isa.is_some() {
+        bail!("--isa picks an f32 kernel variant; the {dtype} kernels are checked with `accuracy`");
+    }
     let activation = activation_of(args)?;
     let (input, output) = quant_of(args, activation, dtype)?;
     let codes = parse_codes(&args.values, dtype)?;
@@ -110,6 +113,7 @@ mod tests {
             alpha: None,
             beta: None,
             implementation: Impl::Fast,
+            isa: None,
             dtype,
             in_scale: None,
             in_zero_point: None,
