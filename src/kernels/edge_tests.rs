@@ -243,37 +243,72 @@ fn results_do_not_depend_on_length_or_alignment() {
 }
 
 #[test]
-fn streaming_stores_give_the_cached_results() {
+fn both_store_kinds_write_exactly_the_output_at_any_alignment() {
     let pool: Vec<f32> = (0..1100).map(|i| (i as f32 - 550.0) * 0.041).collect();
     for isa in Isa::available() {
         for act in all_activations() {
             let whole = eval(isa, act, &pool);
-            for len in [0, 5, 16, 47, 64, 65, 1000] {
-                // Output offsets 0..16 elements put the 64-byte boundary everywhere in the
-                // streaming head, including nowhere (offset 0 of an aligned buffer).
-                for offset in [0, 1, 3, 8, 13, 15] {
-                    let mut out = vec![f32::NAN; len + 32];
-                    let output = &mut out[offset..offset + len];
-                    let input = &pool[offset..offset + len];
-                    apply_with_stores(isa, Stores::Streaming, act, input, output);
-                    let same = output
-                        .iter()
-                        .zip(&whole[offset..offset + len])
-                        .all(|(a, b)| a.to_bits() == b.to_bits());
-                    assert!(same, "{isa} {act} len {len} +{offset}");
-                    // Nothing outside the output was written.
-                    assert!(
-                        out[..offset].iter().all(|v| v.is_nan()),
-                        "{isa} {act} before"
-                    );
-                    assert!(
-                        out[offset + len..].iter().all(|v| v.is_nan()),
-                        "{isa} {act} after"
-                    );
+            for stores in [Stores::Cached, Stores::Streaming] {
+                for len in [0, 5, 16, 47, 64, 65, 1000] {
+                    // Output offsets 0..16 elements put the 64-byte boundary everywhere in
+                    // the head the driver peels, including nowhere (offset 0 of an aligned
+                    // buffer).
+                    for offset in [0, 1, 3, 8, 13, 15] {
+                        let input = &pool[offset..offset + len];
+                        let want = &whole[offset..offset + len];
+                        let label = format!("{isa} {act} {stores:?} len {len} +{offset}");
+                        check_written(isa, act, stores, input, want, offset, &label);
+                    }
                 }
             }
         }
     }
+}
+
+#[test]
+fn long_calls_with_prefetching_give_the_short_calls_results() {
+    // Past 2^18 elements the AVX-512 driver also prefetches far ahead; the result of each
+    // element must not depend on that (nor on the stores).
+    let len = (1 << 18) + 77;
+    let input: Vec<f32> = (0..len)
+        .map(|i| ((i % 4001) as f32 - 2000.0) * 0.0051)
+        .collect();
+    for isa in Isa::available() {
+        for act in all_activations() {
+            let want: Vec<f32> = input.chunks(1000).flat_map(|c| eval(isa, act, c)).collect();
+            for stores in [Stores::Cached, Stores::Streaming] {
+                let label = format!("{isa} {act} {stores:?} len {len}");
+                check_written(isa, act, stores, &input, &want, 7, &label);
+            }
+        }
+    }
+}
+
+/// Runs the kernel into a NaN-filled buffer at `offset` elements and checks that the output
+/// equals `want` bit for bit and that nothing outside it was written.
+fn check_written(
+    isa: Isa,
+    act: Activation,
+    stores: Stores,
+    input: &[f32],
+    want: &[f32],
+    offset: usize,
+    label: &str,
+) {
+    let len = input.len();
+    let mut out = vec![f32::NAN; len + 32];
+    let output = &mut out[offset..offset + len];
+    apply_with_stores(isa, stores, act, input, output);
+    let same = output
+        .iter()
+        .zip(want)
+        .all(|(a, b)| a.to_bits() == b.to_bits());
+    assert!(same, "{label}");
+    assert!(out[..offset].iter().all(|v| v.is_nan()), "{label}: before");
+    assert!(
+        out[offset + len..].iter().all(|v| v.is_nan()),
+        "{label}: after"
+    );
 }
 
 #[test]

@@ -21,9 +21,12 @@
 //! the README's benchmark notes and `benches/loop_ops.py`.
 //!
 //! The driver ([`run`]) handles two blocks of 16 lanes per step (unless the kernel says
-//! otherwise, [`Wide::PAIRED`]), so two independent dependency chains are in flight, and
-//! writes with non-temporal stores when asked to ([`Stores`]): large outputs then go to
-//! memory without first being read into the cache.
+//! otherwise, [`Wide::PAIRED`]), so two independent dependency chains are in flight. It
+//! starts with a masked block up to the output's 64-byte boundary, so every full block
+//! after it stores one whole cache line (a misaligned 64-byte store touches two lines; it
+//! cost ReLU 25 % at 64K elements on an Intel Xeon with AVX-512), prefetches a few KiB
+//! ahead ([`Prefetch`]), and writes with non-temporal stores when asked to ([`Stores`]):
+//! large outputs then go to memory without first being read into the cache.
 //!
 //! The piecewise fits were made offline (weighted least squares in f64 against mpmath, then
 //! coefficients rounded to f32 one at a time with the rest refitted) and are checked here by
@@ -53,8 +56,13 @@ pub(crate) trait Wide: Copy {
 
     /// Whether the driver interleaves two blocks per step (two dependency chains in flight);
     /// kernels that need most of the 32 vector registers for their tables run one block
-    /// at a time instead, which spares the reloads of spilled tables.
+    /// at a time instead, which spares the reloads of spilled tables. (Three and four
+    /// blocks per step measured no faster than two.)
     const PAIRED: bool = true;
+
+    /// Whether the kernel is so light that memory bounds it wherever the data are not in
+    /// L1: the hardware prefetchers then keep up, and the driver adds no far prefetch.
+    const MEMORY_BOUND: bool = false;
 }
 
 /// `output[i] = kernel(input[i])`, 32 lanes per step (16 unless [`Wide::PAIRED`]), then 16;
@@ -62,10 +70,11 @@ pub(crate) trait Wide: Copy {
 /// results do not depend on the slice length or alignment. `input` and `output` may be the
 /// same memory (in place).
 ///
-/// With [`Stores::Streaming`] the elements before the first 64-byte boundary of `output` are
-/// written like a tail (masked), the aligned middle with `vmovntps`, and an `sfence` at the
-/// end orders those stores before anything this thread writes next (so another thread that
-/// sees the call finish sees the results). [`Stores::Auto`] must be resolved by the caller.
+/// The elements before the first 64-byte boundary of `output` are written like a tail
+/// (masked), so the blocks after them store whole cache lines. With [`Stores::Streaming`]
+/// those blocks go out through `vmovntps`, and an `sfence` at the end orders the stores
+/// before anything this thread writes next (so another thread that sees the call finish
+/// sees the results). [`Stores::Auto`] must be resolved by the caller.
 ///
 /// # Safety
 /// AVX-512 F/BW/DQ/VL and FMA must be available; `input` must be valid for reading and
@@ -79,17 +88,51 @@ pub(crate) unsafe fn run<K: Wide>(
     stores: Stores,
 ) {
     let streaming = stores == Stores::Streaming;
-    let mut i = 0;
+    // Elements up to the next 64-byte boundary of the output (f32 slices are 4-byte
+    // aligned, so the distance is a whole number of elements).
+    let past_boundary = (output as usize % 64) / 4;
+    let head = ((16 - past_boundary) % 16).min(len);
+    // SAFETY: 0..head lies inside both buffers (head ≤ len).
+    unsafe { masked(kernel, input, output, head) };
+    let prefetch = Prefetch::plan::<K>(len, streaming);
+    // The prefetch choice is a const parameter, so no lane loop tests it.
+    // SAFETY: the caller's promise, for head..len.
+    let i = unsafe {
+        match (prefetch.far, prefetch.output) {
+            (true, true) => blocks::<K, true, true>(kernel, input, output, head, len, streaming),
+            (true, false) => blocks::<K, true, false>(kernel, input, output, head, len, streaming),
+            (false, true) => blocks::<K, false, true>(kernel, input, output, head, len, streaming),
+            (false, false) => {
+                blocks::<K, false, false>(kernel, input, output, head, len, streaming)
+            }
+        }
+    };
+    // SAFETY: i..len lies inside both buffers, and len − i < 16.
+    unsafe { masked(kernel, input.add(i), output.add(i), len - i) };
     if streaming {
-        // Elements up to the next 64-byte boundary of the output (f32 slices are 4-byte
-        // aligned, so the distance is a whole number of elements).
-        let past_boundary = (output as usize % 64) / 4;
-        let head = ((16 - past_boundary) % 16).min(len);
-        // SAFETY: 0..head lies inside both buffers (head ≤ len).
-        unsafe { masked(kernel, input, output, head) };
-        i = head;
+        _mm_sfence();
     }
+}
+
+/// The whole blocks of `start..len`, two per step unless [`Wide::PAIRED`] is false, with
+/// the prefetches `FAR` and `OUTPUT` of [`Prefetch`]; returns where the tail starts.
+///
+/// # Safety
+/// As for [`run`]; `start ≤ len`, and output + start is 64-byte aligned when `streaming`.
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+#[inline]
+unsafe fn blocks<K: Wide, const FAR: bool, const OUTPUT: bool>(
+    kernel: K,
+    input: *const f32,
+    output: *mut f32,
+    start: usize,
+    len: usize,
+    streaming: bool,
+) -> usize {
+    let mut i = start;
     while K::PAIRED && i + 32 <= len {
+        prefetch_ahead::<FAR, OUTPUT>(input, output, i);
+        prefetch_ahead::<FAR, OUTPUT>(input, output, i + 16);
         // SAFETY: i + 32 ≤ len, so both blocks lie inside both buffers (caller's promise);
         // the loads are unaligned, and both blocks are read before either is written. When
         // streaming, output + i is 64-byte aligned: i starts at the boundary and moves in
@@ -105,6 +148,7 @@ pub(crate) unsafe fn run<K: Wide>(
         i += 32;
     }
     while i + 16 <= len {
+        prefetch_ahead::<FAR, OUTPUT>(input, output, i);
         // SAFETY: as above, for one block.
         unsafe {
             let y = kernel.eval16(_mm512_loadu_ps(input.add(i)));
@@ -112,10 +156,64 @@ pub(crate) unsafe fn run<K: Wide>(
         }
         i += 16;
     }
-    // SAFETY: i..len lies inside both buffers, and len − i < 16.
-    unsafe { masked(kernel, input.add(i), output.add(i), len - i) };
-    if streaming {
-        _mm_sfence();
+    i
+}
+
+/// How far ahead of the block being computed the driver prefetches both buffers into L1:
+/// 512 elements, 2 KiB (placed with `actprof bench` at 64K, 1M and 16M elements: 256,
+/// 1024 and 2048 were no better). The output lines are asked for with intent to write, so
+/// the store finds them owned.
+const PREFETCH_NEAR: usize = 512;
+
+/// How far ahead the driver prefetches the input into L2 when [`Prefetch::far`] is set:
+/// 2048 elements, 8 KiB.
+const PREFETCH_FAR: usize = 2048;
+
+/// Inputs from this many elements (1 MiB of f32) get the far prefetch: below, input and
+/// output fit in a 2 MiB L2 after the first call and the far prefetch only adds work.
+const PREFETCH_FAR_MIN_ELEMENTS: usize = 1 << 18;
+
+/// The software prefetches of one call.
+///
+/// The hardware prefetchers follow a stream well only while the loop is short; a kernel
+/// that spends 15 cycles per block computing issues its loads too rarely for them, and the
+/// memory latency then adds to the computing time instead of overlapping it (sigmoid at
+/// 16M elements ran at half its in-cache speed). Prefetches are hints: they never fault,
+/// also past the end of a buffer, so their addresses are formed with wrapping arithmetic.
+#[derive(Clone, Copy)]
+struct Prefetch {
+    /// Prefetch the output lines for writing (not with streaming stores, which bypass the
+    /// cache).
+    output: bool,
+    /// Also prefetch the input [`PREFETCH_FAR`] ahead into L2.
+    far: bool,
+}
+
+impl Prefetch {
+    fn plan<K: Wide>(len: usize, streaming: bool) -> Prefetch {
+        Prefetch {
+            output: !streaming,
+            far: !K::MEMORY_BOUND && len >= PREFETCH_FAR_MIN_ELEMENTS,
+        }
+    }
+}
+
+/// The prefetches for the 16 elements from `i` (one cache line of each buffer when the
+/// output is aligned), see [`Prefetch`].
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+#[inline]
+fn prefetch_ahead<const FAR: bool, const OUTPUT: bool>(
+    input: *const f32,
+    output: *mut f32,
+    i: usize,
+) {
+    _mm_prefetch::<_MM_HINT_T0>(input.wrapping_add(i + PREFETCH_NEAR).cast());
+    if FAR {
+        _mm_prefetch::<_MM_HINT_T1>(input.wrapping_add(i + PREFETCH_FAR).cast());
+    }
+    if OUTPUT {
+        let output = output.cast_const();
+        _mm_prefetch::<_MM_HINT_ET0>(output.wrapping_add(i + PREFETCH_NEAR).cast());
     }
 }
 

@@ -7,6 +7,8 @@ use super::Wide;
 use crate::kernels::relu::{LeakyRelu, Relu};
 
 impl Wide for Relu {
+    const MEMORY_BOUND: bool = true;
+
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
     #[inline]
     unsafe fn eval16(self, x: __m512) -> __m512 {
@@ -18,6 +20,8 @@ impl Wide for Relu {
 }
 
 impl Wide for LeakyRelu {
+    const MEMORY_BOUND: bool = true;
+
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
     #[inline]
     unsafe fn eval16(self, x: __m512) -> __m512 {

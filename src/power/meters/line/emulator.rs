@@ -88,6 +88,9 @@ pub fn run(
         if Instant::now() < next {
             continue;
         }
+        // The device's own clock reads the tick's time, whenever this thread gets to write
+        // the line: a busy host delays the bytes, not the logger's `millis()`.
+        let tick = next;
         next += Duration::from_millis(INTERVAL_MS);
         if faults.silent_after.is_some_and(|after| elapsed >= after) {
             continue;
@@ -102,7 +105,7 @@ pub fn run(
             write_header(link, ending)?;
         }
         count += 1;
-        let since_epoch_ms = epoch.elapsed().as_millis() as u64;
+        let since_epoch_ms = tick.saturating_duration_since(epoch).as_millis() as u64;
         let base = if reset_done { 0 } else { clock_start_ms };
         // `millis()` is 32 bits: the wrap is the device's, not ours to hide.
         let t_ms = ((base + since_epoch_ms) % CLOCK_WRAP_MS) as u32;
