@@ -9,7 +9,9 @@ zmm op per cycle), other vector ops, loads and stores. The kernel is named from 
 instruction mix (see `name_of`). On Zen 4 the loop needs at least `FMA-pipe ops` cycles
 (one zmm FMA-class op per cycle) and at least `(FMA-pipe + other vector ops) / 2` cycles
 (four 256-bit pipes, two zmm ops per cycle); the script prints both bounds in elements per
-cycle. Used for the limits analysis of kernels below their speed bar.
+cycle, and a third for Intel cores with AVX-512 (two zmm ops per cycle on ports 0 and 5,
+permutes, mask compares and most of `vrcp14ps` on port 5 alone; see `intel_port5`). Used
+for the limits analysis of kernels below their speed bar.
 
 Usage: python3 benches/loop_ops.py [BINARY]
 """
@@ -96,6 +98,22 @@ def classify(body):
     return counts, mix
 
 
+def intel_port5(mix):
+    """(port-5-only uops, extra uops) on Intel cores with AVX-512 (Ice Lake to Sapphire
+    Rapids and later): 512-bit ops issue on ports 0 and 5 only, lane permutes and compares
+    into mask registers only on port 5, and `vrcp14ps` zmm is three uops, two of them on
+    port 5 (0.5 per cycle measured on the Intel Xeon host, against 1.9 for FMA)."""
+    port5 = 0
+    extra = 0
+    for op, n in mix.items():
+        if op.startswith(("vperm", "vcmp", "vfpclass")):
+            port5 += n
+        elif op.startswith("vrcp14"):
+            port5 += 2 * n
+            extra += 2 * n
+    return port5, extra
+
+
 def name_of(mix):
     """Which kernel a loop is, from instructions only it uses."""
     has = lambda op: any(name.startswith(op) for name in mix)
@@ -130,6 +148,10 @@ def main():
               + ", ".join(f"{k} {v} ({v / per:.2f}/elem)" for k, v in counts.items()))
         print(f"   bounds: FMA pipes {fma_bound:.2f} elem/cycle, vector issue "
               f"{issue_bound:.2f} elem/cycle")
+        port5, uops = intel_port5(mix)
+        intel_bound = per / max(port5, (vector + uops) / 2, 1)
+        print(f"   Intel (ports 0 and 5): {port5} port-5-only ops, {vector + uops} vector "
+              f"uops, bound {intel_bound:.2f} elem/cycle")
         print("   mix:", " ".join(f"{op}×{n}" for op, n in sorted(mix.items())))
 
 
