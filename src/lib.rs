@@ -15,6 +15,7 @@ pub mod report;
 pub mod serial;
 pub mod session;
 pub mod target;
+pub mod toml_error;
 
 #[cfg(feature = "gui")]
 pub mod gui;

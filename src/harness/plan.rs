@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::kernels::Activation;
 use crate::kernels::int8::{DType, QuantParams, default_quant};
 use crate::power::SourceSpec;
+use crate::toml_error::TomlErrorAt;
 
 /// The quick default profile, embedded so [`Plan::default`] is exactly this file.
 pub const QUICK_LOCAL_TOML: &str = include_str!("../../profiles/quick-local.toml");
@@ -464,29 +465,14 @@ impl serde::de::Visitor<'_> for SizeVisitor {
 }
 
 /// Turns a toml error into one that names the source, the 1-based line and column, and
-/// the key on that line.
+/// the key whose value holds the error.
 fn syntax_error(text: &str, source_name: &str, err: &toml::de::Error) -> PlanError {
-    let offset = err.span().map_or(0, |span| span.start).min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = text[line_start..offset].chars().count() + 1;
-    let line_text = text[line_start..].lines().next().unwrap_or("");
-    let key = line_text
-        .split_once('=')
-        .map(|(key, _)| key.trim())
-        .filter(|key| !key.is_empty() && !key.starts_with('#'));
-    let mut message = err.message().trim().to_owned();
-    if let Some(key) = key
-        && !message.contains(&format!("`{key}`"))
-    {
-        message = format!("key `{key}`: {message}");
-    }
+    let at = TomlErrorAt::locate(text, err);
     PlanError::Syntax {
         source_name: source_name.to_owned(),
-        line,
-        column,
-        message,
+        line: at.line,
+        column: at.column,
+        message: at.message,
     }
 }
 

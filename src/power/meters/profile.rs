@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::polled::PollSettings;
 use crate::power::{PowerError, SourceKind, SourceSpec};
+use crate::toml_error::TomlErrorAt;
 
 /// The shipped profiles, by file name.
 pub const SHIPPED: [(&str, &str); 8] = [
@@ -110,9 +111,15 @@ pub struct ScpiCommands {
 impl MeterProfile {
     /// Parses a profile from TOML text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<MeterProfile, PowerError> {
-        let profile: MeterProfile = toml::from_str(text).map_err(|err| PowerError::BadSpec {
-            spec: origin.to_owned(),
-            reason: format!("invalid meter profile: {}", err.message()),
+        let profile: MeterProfile = toml::from_str(text).map_err(|err| {
+            let at = TomlErrorAt::locate(text, &err);
+            PowerError::BadSpec {
+                spec: origin.to_owned(),
+                reason: format!(
+                    "invalid meter profile: line {}, column {}: {}",
+                    at.line, at.column, at.message
+                ),
+            }
         })?;
         profile.check(origin)?;
         Ok(profile)
@@ -206,6 +213,28 @@ impl MeterProfile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_malformed_profile_names_its_line_column_and_key() {
+        let (_, text) = SHIPPED
+            .iter()
+            .find(|(file, _)| *file == "scpi.toml")
+            .expect("shipped");
+        let broken = text.replacen("baud = 9600", "baud = \"fast\"", 1);
+        assert_ne!(&broken, text, "the shipped profile sets baud = 9600");
+        let line = broken
+            .lines()
+            .position(|l| l.starts_with("baud ="))
+            .expect("baud line")
+            + 1;
+        let err = MeterProfile::parse(&broken, "my-scpi.toml").expect_err("refused");
+        let text = err.to_string();
+        assert!(text.contains("my-scpi.toml"), "{text}");
+        assert!(
+            text.contains(&format!("line {line}, column 8: key `baud`")),
+            "{text}"
+        );
+    }
 
     #[test]
     fn every_shipped_profile_parses_and_names_its_meter() {
