@@ -20,12 +20,17 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
 
 use super::row::{COLUMNS, OPTIONAL_COLUMNS, Row};
+use crate::kernels::Activation;
+use crate::kernels::int8::DType;
 
 /// Why a report could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error("cannot open the report ({path})")]
     Open { path: String, source: io::Error },
+
+    #[error("cannot read the report ({path})")]
+    Read { path: String, source: io::Error },
 
     #[error("cannot write the report ({path})")]
     Write { path: String, source: io::Error },
@@ -106,6 +111,12 @@ pub enum Problem {
     Blank,
     #[error("is not a share: shares must be within [0, 1]")]
     NotAShare,
+    #[error("is not an element type (f32, i8 or u8)")]
+    NotADType,
+    #[error(
+        "is not an activation (relu, leaky_relu, sigmoid, tanh, gelu, gelu_tanh, silu or swish)"
+    )]
+    NotAnActivation,
 }
 
 /// Writes the header and `rows` as CSV to `writer`.
@@ -220,11 +231,19 @@ fn line_of(record: &::csv::StringRecord) -> u64 {
     record.position().map_or(0, ::csv::Position::line)
 }
 
-fn malformed(path: &str, row: u64, error: &::csv::Error) -> ReportError {
+/// The error for a record that could not be read: a failed read of the file, or a
+/// malformed record at data row `row` (0: the header).
+pub(super) fn malformed(path: &str, row: u64, error: &::csv::Error) -> ReportError {
     let line = error.position().map_or(0, ::csv::Position::line);
     let message = match error.kind() {
         ::csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_owned(),
-        ::csv::ErrorKind::Io(io_error) => format!("cannot be read: {io_error}"),
+        // A failed read (a directory, a disk error) is about the file, not a row.
+        ::csv::ErrorKind::Io(io_error) => {
+            return ReportError::Read {
+                path: path.to_owned(),
+                source: io::Error::new(io_error.kind(), io_error.to_string()),
+            };
+        }
         _ => error.to_string(),
     };
     ReportError::Malformed {
@@ -395,11 +414,26 @@ impl Fields<'_> {
             .map(Some)
     }
 
+    /// A known activation name (its parameters are in their own column).
+    fn activation(&self) -> Result<String, ReportError> {
+        let name = self.name("activation")?;
+        Activation::from_name_and_params(&name, "")
+            .map_err(|_| self.refuse("activation", Problem::NotAnActivation))?;
+        Ok(name)
+    }
+
+    fn dtype(&self) -> Result<String, ReportError> {
+        let name = self.name("dtype")?;
+        name.parse::<DType>()
+            .map_err(|_| self.refuse("dtype", Problem::NotADType))?;
+        Ok(name)
+    }
+
     fn to_row(&self) -> Result<Row, ReportError> {
         Ok(Row {
-            activation: self.name("activation")?,
+            activation: self.activation()?,
             params: self.text("params").to_owned(),
-            dtype: self.name("dtype")?,
+            dtype: self.dtype()?,
             elements: self.count("elements")?,
             threads: u32::try_from(self.count("threads")?)
                 .map_err(|_| self.refuse("threads", Problem::NotACount))?,
@@ -886,6 +920,10 @@ mod tests {
             ("threads", "4294967296", Problem::NotACount),
             ("seed", "", Problem::NotACount),
             ("activation", "", Problem::Blank),
+            ("activation", "softmax", Problem::NotAnActivation),
+            ("activation", "Relu", Problem::NotAnActivation),
+            ("dtype", "f33", Problem::NotADType),
+            ("dtype", "float32", Problem::NotADType),
         ];
         for (column, value, problem) in cases {
             let error = read(&with_field(column, value)).expect_err(column);
@@ -917,6 +955,36 @@ mod tests {
         let text = format!("{HEADER},seed\n");
         let error = read(&text).expect_err("seed twice");
         assert!(matches!(&error, ReportError::DuplicateColumn { column, .. } if column == "seed"));
+    }
+
+    #[test]
+    fn every_activation_and_dtype_name_reads_back() {
+        for name in [
+            "relu",
+            "leaky_relu",
+            "sigmoid",
+            "tanh",
+            "gelu",
+            "gelu_tanh",
+            "silu",
+        ] {
+            assert!(read(&with_field("activation", name)).is_ok(), "{name}");
+        }
+        assert!(read(&with_field("activation", "swish")).is_ok());
+        for dtype in ["f32", "i8", "u8"] {
+            assert!(read(&with_field("dtype", dtype)).is_ok(), "{dtype}");
+        }
+    }
+
+    #[test]
+    fn a_directory_is_a_read_error_not_a_row() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let error = read_file(dir.path()).expect_err("a directory");
+        assert!(matches!(error, ReportError::Read { .. }), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            format!("cannot read the report ({})", dir.path().display())
+        );
     }
 
     #[test]

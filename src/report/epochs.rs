@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::csv::{Position, ReportError};
+use super::csv::{ReportError, malformed};
 use crate::models::train::TrainRun;
 
 /// The columns of the per-epoch CSV, in order.
@@ -87,14 +87,7 @@ pub fn read_epochs_file(path: &Path) -> Result<Vec<EpochRow>, ReportError> {
     let mut reader = ::csv::Reader::from_reader(io::BufReader::new(file));
     let mut rows = Vec::new();
     for (index, record) in reader.deserialize().enumerate() {
-        let row: EpochRow = record.map_err(|error| ReportError::Malformed {
-            path: name.clone(),
-            at: Position {
-                row: index as u64 + 1,
-                line: error.position().map_or(0, ::csv::Position::line),
-            },
-            message: error.to_string(),
-        })?;
+        let row: EpochRow = record.map_err(|error| malformed(&name, index as u64 + 1, &error))?;
         rows.push(row);
     }
     Ok(rows)

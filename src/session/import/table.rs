@@ -157,6 +157,13 @@ pub fn for_each_row(
 }
 
 fn csv_error(path: &Path, source: csv::Error) -> ImportError {
+    // A failed read is about the file, not a line of it.
+    if let csv::ErrorKind::Io(io_error) = source.kind() {
+        return ImportError::Read {
+            path: path.to_owned(),
+            source: std::io::Error::new(io_error.kind(), io_error.to_string()),
+        };
+    }
     ImportError::Csv {
         line: source.position().map_or(0, csv::Position::line),
         path: path.to_owned(),
