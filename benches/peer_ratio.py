@@ -107,6 +107,15 @@ def parse_args():
     args = parser.parse_args()
     if args.skip_actprof and not args.out_dir:
         parser.error("--skip-actprof needs --out-dir (the directory holding actprof*.csv)")
+    needs_peers = not (args.peers_csv and args.bandwidth_csv)
+    if needs_peers and not os.path.isfile(args.peers):
+        # Checked before the actprof runs, which take a minute.
+        parser.error(f"the peer script {args.peers} does not exist: pass --peers "
+                     "PATH/shared/bench/peers.py (or set PEERS_PY), or reuse earlier peer "
+                     "results with --peers-csv and --bandwidth-csv")
+    if not os.path.isfile(args.actprof) and not args.skip_actprof:
+        parser.error(f"the actprof binary {args.actprof} does not exist: build it with "
+                     "`cargo build --release` or pass --actprof BIN")
     return args
 
 

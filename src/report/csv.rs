@@ -20,6 +20,7 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
 
 use super::row::{COLUMNS, OPTIONAL_COLUMNS, Row};
+use crate::csv_lines::LineIndex;
 use crate::kernels::Activation;
 use crate::kernels::int8::DType;
 
@@ -158,12 +159,21 @@ fn write_named<W: Write>(writer: W, rows: &[Row], path: &str) -> Result<(), Repo
 }
 
 /// Reads the rows of a report; `path` names the source in errors.
-pub fn read_rows<R: Read>(reader: R, path: &str) -> Result<Vec<Row>, ReportError> {
+pub fn read_rows<R: Read>(mut reader: R, path: &str) -> Result<Vec<Row>, ReportError> {
+    // Reports are small; held in memory, every error gets its exact line.
+    let mut text = Vec::new();
+    reader
+        .read_to_end(&mut text)
+        .map_err(|source| ReportError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+    let mut lines = LineIndex::new(&text);
     let mut csv_reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(::csv::Trim::Headers)
-        .from_reader(reader);
+        .from_reader(text.as_slice());
     let mut records = csv_reader.records();
 
     let header = match records.next() {
@@ -172,7 +182,7 @@ pub fn read_rows<R: Read>(reader: R, path: &str) -> Result<Vec<Row>, ReportError
                 path: path.to_owned(),
             });
         }
-        Some(header) => header.map_err(|error| malformed(path, 0, &error))?,
+        Some(header) => header.map_err(|error| malformed(path, 0, &mut lines, &error))?,
     };
     if header.iter().all(str::is_empty) {
         return Err(ReportError::Empty {
@@ -184,10 +194,10 @@ pub fn read_rows<R: Read>(reader: R, path: &str) -> Result<Vec<Row>, ReportError
     let mut rows = Vec::new();
     for (index, record) in records.enumerate() {
         let row_number = index as u64 + 1;
-        let record = record.map_err(|error| malformed(path, row_number, &error))?;
+        let record = record.map_err(|error| malformed(path, row_number, &mut lines, &error))?;
         let at = Position {
             row: row_number,
-            line: line_of(&record),
+            line: lines.line(record.position()),
         };
         if record.len() != header.len() {
             return Err(ReportError::Malformed {
@@ -227,14 +237,15 @@ pub fn read_file(path: &Path) -> Result<Vec<Row>, ReportError> {
     read_rows(io::BufReader::new(file), &name)
 }
 
-fn line_of(record: &::csv::StringRecord) -> u64 {
-    record.position().map_or(0, ::csv::Position::line)
-}
-
 /// The error for a record that could not be read: a failed read of the file, or a
-/// malformed record at data row `row` (0: the header).
-pub(super) fn malformed(path: &str, row: u64, error: &::csv::Error) -> ReportError {
-    let line = error.position().map_or(0, ::csv::Position::line);
+/// malformed record at data row `row` (0: the header), placed by `lines`.
+pub(super) fn malformed(
+    path: &str,
+    row: u64,
+    lines: &mut LineIndex<'_>,
+    error: &::csv::Error,
+) -> ReportError {
+    let line = lines.line(error.position());
     let message = match error.kind() {
         ::csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_owned(),
         // A failed read (a directory, a disk error) is about the file, not a row.
@@ -891,6 +902,23 @@ mod tests {
             error.to_string(),
             "row 3 (line 4), column median_ns: `abc` is not a number (test.csv)"
         );
+    }
+
+    #[test]
+    fn crlf_and_blank_lines_do_not_shift_the_line_named() {
+        let mut text = written(&[sample_row()]);
+        text.push('\n');
+        text.push_str(with_field("median_ns", "abc").lines().nth(1).expect("row"));
+        text.push('\n');
+        for ending in ["\n", "\r\n"] {
+            let error = read(&text.replace('\n', ending)).expect_err("abc");
+            assert!(
+                error
+                    .to_string()
+                    .starts_with("row 2 (line 4), column median_ns:"),
+                "{ending:?}: {error}"
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::csv::{ReportError, malformed};
+use crate::csv_lines::LineIndex;
 use crate::models::train::TrainRun;
 
 /// The columns of the per-epoch CSV, in order.
@@ -80,14 +81,16 @@ pub fn write_epochs_file(path: &Path, rows: &[EpochRow]) -> Result<(), ReportErr
 /// Reads a per-epoch CSV back (by column name; the row and line of a bad record named).
 pub fn read_epochs_file(path: &Path) -> Result<Vec<EpochRow>, ReportError> {
     let name = path.display().to_string();
-    let file = File::open(path).map_err(|source| ReportError::Open {
+    let text = std::fs::read(path).map_err(|source| ReportError::Read {
         path: name.clone(),
         source,
     })?;
-    let mut reader = ::csv::Reader::from_reader(io::BufReader::new(file));
+    let mut lines = LineIndex::new(&text);
+    let mut reader = ::csv::Reader::from_reader(text.as_slice());
     let mut rows = Vec::new();
     for (index, record) in reader.deserialize().enumerate() {
-        let row: EpochRow = record.map_err(|error| malformed(&name, index as u64 + 1, &error))?;
+        let row: EpochRow =
+            record.map_err(|error| malformed(&name, index as u64 + 1, &mut lines, &error))?;
         rows.push(row);
     }
     Ok(rows)

@@ -41,6 +41,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::power::{PowerSample, Quantity, Resolution, SourceInfo};
+use table::Reader;
 
 pub use crate::power::meters::text::printed_step;
 pub use time_axis::TimeJump;
@@ -297,15 +298,12 @@ pub fn import(
         Some(format) => format,
         None => detect(path)?,
     };
-    let file = File::open(path).map_err(|source| ImportError::Read {
+    let read_error = |source| ImportError::Read {
         path: path.to_owned(),
         source,
-    })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .buffer_capacity(1 << 16)
-        .from_reader(file);
+    };
+    let file = File::open(path).map_err(read_error)?;
+    let mut reader = Reader::new(file).map_err(read_error)?;
     let mut out = Output::new(path, options, sink);
     let kind = match format {
         ImportFormat::Ppk2 => ppk2::read(&mut reader, options, &mut out)?,

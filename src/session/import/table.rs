@@ -1,12 +1,30 @@
 //! Columns found by name and fields read as numbers, shared by the format readers.
 
 use std::fs::File;
+use std::io::{self, BufReader};
 use std::path::Path;
 
 use super::{ImportError, ImportFormat};
+use crate::csv_lines::LineEndings;
 
-/// A CSV reader over a file.
-pub type Reader = csv::Reader<File>;
+/// A CSV reader over a file, which knows how the file's lines end (for line numbers).
+pub struct Reader {
+    csv: csv::Reader<BufReader<File>>,
+    endings: LineEndings,
+}
+
+impl Reader {
+    /// A reader of `file`: fields trimmed, rows of any length.
+    pub fn new(file: File) -> io::Result<Reader> {
+        let mut buffered = BufReader::with_capacity(1 << 16, file);
+        let endings = LineEndings::sniff(&mut buffered)?;
+        let csv = csv::ReaderBuilder::new()
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(buffered);
+        Ok(Reader { csv, endings })
+    }
+}
 
 /// The header of a file, its names lower-cased for lookup.
 pub struct Columns {
@@ -19,7 +37,11 @@ impl Columns {
     /// The header row of `reader`; a leading `#` and byte-order mark on the first name are
     /// dropped (Joulescope writes `#time`).
     pub fn read(reader: &mut Reader, path: &Path) -> Result<Columns, ImportError> {
-        let header = reader.headers().map_err(|source| csv_error(path, source))?;
+        let endings = reader.endings;
+        let header = reader
+            .csv
+            .headers()
+            .map_err(|source| csv_error(path, endings, source))?;
         let names: Vec<String> = header
             .iter()
             .enumerate()
@@ -141,12 +163,12 @@ pub fn for_each_row(
 ) -> Result<(), ImportError> {
     let mut record = csv::StringRecord::new();
     loop {
-        match reader.read_record(&mut record) {
+        match reader.csv.read_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {}
-            Err(source) => return Err(csv_error(path, source)),
+            Err(source) => return Err(csv_error(path, reader.endings, source)),
         }
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = reader.endings.line(record.position());
         each(&Row {
             record: &record,
             line,
@@ -156,16 +178,16 @@ pub fn for_each_row(
     }
 }
 
-fn csv_error(path: &Path, source: csv::Error) -> ImportError {
+fn csv_error(path: &Path, endings: LineEndings, source: csv::Error) -> ImportError {
     // A failed read is about the file, not a line of it.
     if let csv::ErrorKind::Io(io_error) = source.kind() {
         return ImportError::Read {
             path: path.to_owned(),
-            source: std::io::Error::new(io_error.kind(), io_error.to_string()),
+            source: io::Error::new(io_error.kind(), io_error.to_string()),
         };
     }
     ImportError::Csv {
-        line: source.position().map_or(0, csv::Position::line),
+        line: endings.line(source.position()),
         path: path.to_owned(),
         source,
     }

@@ -116,6 +116,25 @@ fn a_bad_field_names_the_line_column_and_file() {
 }
 
 #[test]
+fn a_bad_field_in_a_crlf_file_names_the_same_line() {
+    // Windows tools end lines in CR LF; the line named is still the one an editor shows.
+    let text = std::fs::read_to_string(fixture("ppk2-bad.csv")).expect("fixture");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("ppk2-bad-crlf.csv");
+    std::fs::write(&path, text.replace('\n', "\r\n")).expect("write");
+    let options = ImportOptions {
+        voltage_v: Some(3.3),
+        max_samples: None,
+    };
+    let err = read_trace(&path, None, &options).expect_err("refused");
+    let message = err.to_string();
+    assert!(
+        message.starts_with("line 3, column 2 (`Current(uA)`): not a number"),
+        "{message}"
+    );
+}
+
+#[test]
 fn joulescope_prefers_its_energy_column_over_nan_and_a_time_jump() {
     let (samples, summary) =
         read_trace(&fixture("joulescope.csv"), None, &ImportOptions::default()).expect("reads");
