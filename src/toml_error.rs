@@ -46,6 +46,13 @@ impl TomlErrorAt {
     }
 }
 
+/// The 1-based line of the first top-level assignment of `key` in `text` (`key = …`).
+pub fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| assigned_key(line) == Some(key))
+        .map(|index| index + 1)
+}
+
 /// The largest char boundary of `text` at or below `offset`.
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     while !text.is_char_boundary(offset) {
@@ -126,6 +133,13 @@ mod tests {
             "{}",
             at.message
         );
+    }
+
+    #[test]
+    fn a_key_is_found_on_its_own_line_only() {
+        let text = "# threads = 4\nname = \"threads = 2\"\nthreads = 0\n";
+        assert_eq!(line_of_key(text, "threads"), Some(3));
+        assert_eq!(line_of_key(text, "seed"), None);
     }
 
     #[test]

@@ -296,6 +296,45 @@ fn bad_size_is_refused_before_running() {
 }
 
 #[test]
+fn an_unwritable_report_path_is_refused_before_running() {
+    // The check happens before the plan: nothing is measured (no table on stdout).
+    actprof()
+        .args(TINY)
+        .args(["--out", "/nonexistent/actprof/r.csv"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "error: cannot write the output file /nonexistent/actprof/r.csv",
+        ))
+        .stderr(predicate::str::contains("caused by: "));
+}
+
+#[test]
+fn a_short_profile_takes_the_quick_plans_other_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = dir.path().join("short.toml");
+    std::fs::write(
+        &profile,
+        "activations = [\"tanh\"]\nsizes = [\"1k\"]\nmin_time = \"5ms\"\n",
+    )
+    .expect("write profile");
+    let output = actprof()
+        .args(["bench", "--format", "csv", "--profile"])
+        .arg(&profile)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{output:?}");
+    let rows = parse_csv(&output.stdout);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["activation"], "tanh");
+    assert_eq!(rows[0]["elements"], "1024");
+    // The quick plan's seed and thread count.
+    assert_eq!(rows[0]["seed"], "24301");
+    assert_eq!(rows[0]["threads"], "1");
+}
+
+#[test]
 fn help_explains_options_with_units() {
     let output = actprof().args(["bench", "--help"]).output().expect("runs");
     assert!(output.status.success());

@@ -18,12 +18,14 @@ pub mod eval_q;
 pub mod import;
 pub mod mlperf;
 pub mod models;
+pub mod out_file;
 pub mod ports;
 pub mod progress;
 pub mod record;
 pub mod table;
 pub mod train_demo;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 pub use args::{
@@ -32,6 +34,9 @@ pub use args::{
 
 /// Runs one subcommand and returns its exit code.
 pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
+    if let Some(path) = written_at_the_end(command) {
+        out_file::check_writable(path)?;
+    }
     match command {
         Command::Bench(args) => bench::run(args),
         Command::Eval(args) => eval::run(args),
@@ -43,6 +48,17 @@ pub fn run(command: &Command) -> anyhow::Result<ExitCode> {
         Command::Ports(args) => ports::run(args),
         Command::Models(args) => models::run(args),
         Command::TrainDemo(args) => train_demo::run(args),
+    }
+}
+
+/// The file a command writes when it ends (the others write as they go, or nothing).
+fn written_at_the_end(command: &Command) -> Option<&Path> {
+    match command {
+        Command::Bench(args) => args.out.as_deref(),
+        Command::Models(args) => args.out.as_deref(),
+        Command::TrainDemo(args) => args.out.as_deref(),
+        Command::Record(args) => args.out.as_deref(),
+        _ => None,
     }
 }
 

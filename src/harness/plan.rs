@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::kernels::Activation;
 use crate::kernels::int8::{DType, QuantParams, default_quant};
 use crate::power::SourceSpec;
-use crate::toml_error::TomlErrorAt;
+use crate::toml_error::{TomlErrorAt, line_of_key};
 
 /// The quick default profile, embedded so [`Plan::default`] is exactly this file.
 pub const QUICK_LOCAL_TOML: &str = include_str!("../../profiles/quick-local.toml");
@@ -136,12 +136,10 @@ pub enum PlanError {
         column: usize,
         message: String,
     },
-    /// The profile parsed but describes a plan that cannot run.
-    #[error("{source_name}: {problem}")]
-    Invalid {
-        source_name: String,
-        problem: InvalidPlan,
-    },
+    /// The profile parsed but describes a plan that cannot run; `at` is the source and,
+    /// where the profile sets the key at fault, its line (`plan.toml:3`).
+    #[error("{at}: {problem}")]
+    Invalid { at: String, problem: InvalidPlan },
     #[error("cannot read profile {path}")]
     Read {
         path: String,
@@ -165,6 +163,19 @@ pub enum InvalidPlan {
     ZeroThreads,
     #[error("`min_samples` is {0}: statistics need at least 2 samples")]
     TooFewSamples(usize),
+}
+
+impl InvalidPlan {
+    /// The profile key at fault.
+    pub fn key(&self) -> &'static str {
+        match self {
+            InvalidPlan::NoActivations => "activations",
+            InvalidPlan::NoDTypes => "dtypes",
+            InvalidPlan::NoSizes | InvalidPlan::ZeroSize => "sizes",
+            InvalidPlan::ZeroThreads => "threads",
+            InvalidPlan::TooFewSamples(_) => "min_samples",
+        }
+    }
 }
 
 /// Why a size or duration string was refused.
@@ -202,23 +213,17 @@ impl Plan {
     }
 
     /// Parses and validates a TOML profile; `source_name` (usually the path) names the
-    /// text in errors.
+    /// text in errors. Keys the profile leaves out take the quick plan's values
+    /// (`profiles/quick-local.toml`).
     pub fn from_toml_str(text: &str, source_name: &str) -> Result<Self, PlanError> {
         let file: ProfileFile =
             toml::from_str(text).map_err(|err| syntax_error(text, source_name, &err))?;
-        let plan = Plan {
-            activations: file.activations.into_iter().map(|a| a.0).collect(),
-            dtypes: file.dtypes.into_iter().map(|d| d.0).collect(),
-            sizes: file.sizes.into_iter().map(|s| s.0).collect(),
-            threads: file.threads,
-            warmup: file.warmup.0,
-            min_time: file.min_time.0,
-            min_samples: file.min_samples,
-            seed: file.seed,
-            power: file.power,
-        };
+        let plan = file.over(&quick_values());
         plan.validate().map_err(|problem| PlanError::Invalid {
-            source_name: source_name.to_owned(),
+            at: match line_of_key(text, problem.key()) {
+                Some(line) => format!("{source_name}:{line}"),
+                None => source_name.to_owned(),
+            },
             problem,
         })?;
         Ok(plan)
@@ -372,21 +377,74 @@ pub fn format_duration(duration: Duration) -> String {
     format!("{nanos}ns")
 }
 
-/// The on-disk form of a plan: strings where people write units.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The on-disk form of a plan: strings where people write units. Every key may be left
+/// out; [`Plan::from_toml_str`] takes the quick plan's value for it (`dtypes`: f32 only,
+/// `power`: none).
+#[derive(Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 struct ProfileFile {
-    activations: Vec<ActivationValue>,
-    #[serde(default = "default_dtype_values")]
-    dtypes: Vec<DTypeValue>,
-    sizes: Vec<SizeValue>,
-    threads: usize,
-    warmup: DurationValue,
-    min_time: DurationValue,
-    min_samples: usize,
-    seed: u64,
-    #[serde(default)]
+    activations: Option<Vec<ActivationValue>>,
+    dtypes: Option<Vec<DTypeValue>>,
+    sizes: Option<Vec<SizeValue>>,
+    threads: Option<usize>,
+    warmup: Option<DurationValue>,
+    min_time: Option<DurationValue>,
+    min_samples: Option<usize>,
+    seed: Option<u64>,
     power: Option<SourceSpec>,
+}
+
+impl ProfileFile {
+    /// The plan this file describes, with `base`'s value for every key it leaves out.
+    fn over(self, base: &Plan) -> Plan {
+        let Plan {
+            activations,
+            sizes,
+            threads,
+            warmup,
+            min_time,
+            min_samples,
+            seed,
+            ..
+        } = base.clone();
+        Plan {
+            activations: self
+                .activations
+                .map_or(activations, |v| v.into_iter().map(|a| a.0).collect()),
+            dtypes: self
+                .dtypes
+                .map_or_else(default_dtypes, |v| v.into_iter().map(|d| d.0).collect()),
+            sizes: self
+                .sizes
+                .map_or(sizes, |v| v.into_iter().map(|s| s.0).collect()),
+            threads: self.threads.unwrap_or(threads),
+            warmup: self.warmup.map_or(warmup, |d| d.0),
+            min_time: self.min_time.map_or(min_time, |d| d.0),
+            min_samples: self.min_samples.unwrap_or(min_samples),
+            seed: self.seed.unwrap_or(seed),
+            power: self.power,
+        }
+    }
+}
+
+/// The quick plan's values, the defaults of every profile key: the embedded
+/// `quick-local.toml` sets them all (`embedded_profiles_parse` checks it), so it is read
+/// over an empty base.
+fn quick_values() -> Plan {
+    let file: ProfileFile =
+        toml::from_str(QUICK_LOCAL_TOML).expect("the embedded quick-local profile is valid TOML");
+    let empty = Plan {
+        activations: Vec::new(),
+        dtypes: Vec::new(),
+        sizes: Vec::new(),
+        threads: 0,
+        warmup: Duration::ZERO,
+        min_time: Duration::ZERO,
+        min_samples: 0,
+        seed: 0,
+        power: None,
+    };
+    file.over(&empty)
 }
 
 /// `"leaky_relu:alpha=0.01"`, parsed while deserializing so errors point at the value.
@@ -397,10 +455,6 @@ struct SizeValue(usize);
 
 /// `"f32"`, `"i8"` or `"u8"`.
 struct DTypeValue(DType);
-
-fn default_dtype_values() -> Vec<DTypeValue> {
-    default_dtypes().into_iter().map(DTypeValue).collect()
-}
 
 impl<'de> Deserialize<'de> for DTypeValue {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -665,6 +719,22 @@ mod tests {
                 ..
             }
         ));
+        // The error names the line that sets the key.
+        let line = QUICK_LOCAL_TOML
+            .lines()
+            .position(|l| l.starts_with("threads ="))
+            .expect("threads line")
+            + 1;
+        assert!(
+            err.to_string()
+                .starts_with(&format!("t.toml:{line}: `threads` is 0")),
+            "{err}"
+        );
+        let err = Plan::from_toml_str("sizes = [\"1k\", 0]\n", "z.toml").expect_err("0 size");
+        assert!(
+            err.to_string().starts_with("z.toml:1: `sizes` contains 0"),
+            "{err}"
+        );
 
         let plan = Plan {
             min_samples: 1,
@@ -677,6 +747,23 @@ mod tests {
         plan = Plan::default();
         plan.activations.clear();
         assert_eq!(plan.validate(), Err(InvalidPlan::NoActivations));
+    }
+
+    #[test]
+    fn keys_left_out_take_the_quick_plans_values() {
+        let plan = Plan::from_toml_str("activations = [\"tanh\"]\nsizes = [\"4k\"]\n", "s.toml")
+            .expect("a short profile is a plan");
+        let quick = Plan::default();
+        assert_eq!(plan.activations, [Activation::Tanh]);
+        assert_eq!(plan.sizes, [4096]);
+        assert_eq!(plan.threads, quick.threads);
+        assert_eq!(plan.warmup, quick.warmup);
+        assert_eq!(plan.min_time, quick.min_time);
+        assert_eq!(plan.min_samples, quick.min_samples);
+        assert_eq!(plan.seed, quick.seed);
+        assert_eq!(plan.dtypes, [DType::F32]);
+        assert_eq!(plan.power, None);
+        assert_eq!(Plan::from_toml_str("", "empty.toml").expect("empty"), quick);
     }
 
     #[test]
