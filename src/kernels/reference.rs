@@ -10,9 +10,16 @@
 //! - Swish as `x·sigmoid(beta·x)`.
 //!
 //! At ±infinity each function returns its mathematical limit (never NaN); NaN in gives NaN
-//! out. [`eval_f32`] rounds the f64 value to the nearest f32 (ties to even), which is the
-//! correctly rounded f32 result except in the rare double-rounding cases (the f64 value is
-//! within 2^-29 relative of an f32 midpoint).
+//! out. [`eval_f32`] rounds the f64 value to the nearest f32, which is the correctly
+//! rounded f32 result except where the f64 value lies on an f32 midpoint. Near 0 that
+//! happens systematically, not by chance: the f64 value there is exactly the leading terms
+//! of the series (`x/2` for the gated functions below about 2^-53, `1/2 + x/4` for sigmoid
+//! below about 2^-17), and `x/2` of an odd multiple of the smallest subnormal, or
+//! `1/2 + x/4` of an odd multiple of 2^-23, is a midpoint. The next term of the series
+//! decides those ties (see [`tie_break`]); other midpoints, which need the f64 evaluation
+//! error to vanish by chance, keep ties to even.
+
+use std::cmp::Ordering;
 
 use super::activation::{Activation, GeluApproximation};
 
@@ -39,9 +46,44 @@ pub fn eval(activation: Activation, x: f64) -> f64 {
     }
 }
 
-/// Evaluates `activation` at `x` in f64 and rounds the result to f32.
+/// Evaluates `activation` at `x` in f64 and rounds the result to f32, with the ties near
+/// 0 decided by the series (module notes).
 pub fn eval_f32(activation: Activation, x: f32) -> f32 {
-    eval(activation, f64::from(x)) as f32
+    let x = f64::from(x);
+    let exact = eval(activation, x);
+    let nearest = exact as f32;
+    if !nearest.is_finite() || f64::from(nearest) == exact {
+        return nearest;
+    }
+    let (below, above) = if f64::from(nearest) < exact {
+        (nearest, nearest.next_up())
+    } else {
+        (nearest.next_down(), nearest)
+    };
+    let midpoint = (f64::from(below) + f64::from(above)) / 2.0;
+    if exact != midpoint {
+        return nearest;
+    }
+    match tie_break(activation, x, exact) {
+        Some(Ordering::Greater) => above,
+        Some(Ordering::Less) => below,
+        _ => nearest,
+    }
+}
+
+/// Which side of `value` (the f64 result at `x`, an f32 midpoint) the exact result lies
+/// on, where `value` is exactly the leading terms of the series at 0 and the first term it
+/// lacks decides: `x·(1/2 + c·x + …)` with `c = 1/√(2π)` for both GELUs and `c = β/4` for
+/// Swish, so `x/2` lacks `c·x²`; `sigmoid(x) = 1/2 + x/4 − x³/48 + …`. `None` elsewhere.
+fn tie_break(activation: Activation, x: f64, value: f64) -> Option<Ordering> {
+    match activation {
+        Activation::Gelu { .. } if value == 0.5 * x => Some(Ordering::Greater),
+        Activation::Swish { beta } if value == 0.5 * x => {
+            0.0_f32.partial_cmp(&beta).map(Ordering::reverse)
+        }
+        Activation::Sigmoid if value == 0.5 + 0.25 * x => 0.0.partial_cmp(&x),
+        _ => None,
+    }
 }
 
 /// The derivative `f'(x)` in f64, for plots (not used for accuracy).
@@ -182,6 +224,37 @@ mod tests {
         let x: f64 = 0.7;
         let z = SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x.powi(3));
         assert!((eval(GELU_TANH, x) - 0.5 * x * (1.0 + z.tanh())).abs() < 1e-15);
+    }
+
+    #[test]
+    fn ties_near_zero_round_the_way_the_series_leans() {
+        let smallest = f32::from_bits(1);
+        // x/2 + x²/√(2π) for x = 2^-149 lies just above 2^-150, the midpoint of 0 and
+        // 2^-149, so it rounds up to 2^-149 (ties to even would give 0); for x = −2^-149
+        // the x² term moves it towards 0, to −0.
+        for act in [GELU, GELU_TANH, SILU] {
+            assert_eq!(eval_f32(act, smallest), smallest, "{act}");
+            assert_eq!(eval_f32(act, 3.0 * smallest), 2.0 * smallest, "{act}");
+            let negative = eval_f32(act, -smallest);
+            assert!(
+                negative == 0.0 && negative.is_sign_negative(),
+                "{act}: {negative}"
+            );
+        }
+        // Swish with β < 0 leans the other way: x/2 − |β|x²/4.
+        let swish = Activation::Swish { beta: -1.0 };
+        assert_eq!(eval_f32(swish, smallest), 0.0);
+        // sigmoid(3·2^-23) = 1/2 + 3·2^-25 − …: just below the midpoint of 1/2 + 2^-24 and
+        // 1/2 + 2^-23, so 1/2 + 2^-24 (ties to even would give 1/2 + 2^-23).
+        let x = 3.0 * 2f32.powi(-23);
+        assert_eq!(eval_f32(Activation::Sigmoid, x), 0.5 + 2f32.powi(-24));
+        // Below 1/2 the spacing halves: sigmoid(−3·2^-24) = 1/2 − 3·2^-26 + … lies just
+        // above the midpoint of 1/2 − 2^-24 and 1/2 − 2^-25.
+        let x = 3.0 * 2f32.powi(-24);
+        assert_eq!(eval_f32(Activation::Sigmoid, -x), 0.5 - 2f32.powi(-25));
+        // Values that are no midpoint round as before.
+        assert_eq!(eval_f32(Activation::Sigmoid, 0.0), 0.5);
+        assert_eq!(eval_f32(Activation::Tanh, smallest), smallest);
     }
 
     #[test]

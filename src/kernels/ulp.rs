@@ -50,7 +50,13 @@ pub fn abs_error(got: f32, exact: f64) -> f64 {
         };
     }
     if got.is_infinite() || exact.is_infinite() {
-        return if got == exact { 0.0 } else { f64::INFINITY };
+        // As for ULPs: an exact value beyond the f32 range whose correctly rounded f32 is
+        // the infinity returned is no error.
+        return if got == exact || (exact as f32) == got as f32 {
+            0.0
+        } else {
+            f64::INFINITY
+        };
     }
     (got - exact).abs()
 }
@@ -107,6 +113,11 @@ mod tests {
         assert_eq!(ulp_error(f32::NEG_INFINITY, 2f64.powi(128)), f64::INFINITY);
         assert_eq!(abs_error(f32::NAN, 0.0), f64::INFINITY);
         assert_eq!(abs_error(0.5, 0.25), 0.25);
+        // Leaky ReLU with alpha = 2 at −f32::MAX: the exact −2·f32::MAX rounds to −inf.
+        let exact = -2.0 * f64::from(f32::MAX);
+        assert_eq!(abs_error(f32::NEG_INFINITY, exact), 0.0);
+        assert_eq!(abs_error(f32::INFINITY, exact), f64::INFINITY);
+        assert_eq!(abs_error(f32::MIN, exact), f64::from(f32::MAX));
     }
 
     #[test]
