@@ -34,8 +34,9 @@ impl<'a> LineIndex<'a> {
         let Some(position) = position else {
             return 0;
         };
-        let mut start = usize::try_from(position.byte()).map_or(self.text.len(), |b| b);
-        start = start.min(self.text.len());
+        let mut start = usize::try_from(position.byte())
+            .unwrap_or(usize::MAX)
+            .min(self.text.len());
         while start < self.text.len() && matches!(self.text[start], b'\r' | b'\n') {
             start += 1;
         }

@@ -26,6 +26,7 @@
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -218,7 +219,7 @@ impl Plan {
     pub fn from_toml_str(text: &str, source_name: &str) -> Result<Self, PlanError> {
         let file: ProfileFile =
             toml::from_str(text).map_err(|err| syntax_error(text, source_name, &err))?;
-        let plan = file.over(&quick_values());
+        let plan = file.over(&QUICK_VALUES);
         plan.validate().map_err(|problem| PlanError::Invalid {
             at: match line_of_key(text, problem.key()) {
                 Some(line) => format!("{source_name}:{line}"),
@@ -427,10 +428,10 @@ impl ProfileFile {
     }
 }
 
-/// The quick plan's values, the defaults of every profile key: the embedded
+/// The quick plan's values, the defaults of every profile key, read once: the embedded
 /// `quick-local.toml` sets them all (`embedded_profiles_parse` checks it), so it is read
 /// over an empty base.
-fn quick_values() -> Plan {
+static QUICK_VALUES: LazyLock<Plan> = LazyLock::new(|| {
     let file: ProfileFile =
         toml::from_str(QUICK_LOCAL_TOML).expect("the embedded quick-local profile is valid TOML");
     let empty = Plan {
@@ -445,7 +446,7 @@ fn quick_values() -> Plan {
         power: None,
     };
     file.over(&empty)
-}
+});
 
 /// `"leaky_relu:alpha=0.01"`, parsed while deserializing so errors point at the value.
 struct ActivationValue(Activation);

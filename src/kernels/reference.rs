@@ -78,9 +78,8 @@ pub fn eval_f32(activation: Activation, x: f32) -> f32 {
 fn tie_break(activation: Activation, x: f64, value: f64) -> Option<Ordering> {
     match activation {
         Activation::Gelu { .. } if value == 0.5 * x => Some(Ordering::Greater),
-        Activation::Swish { beta } if value == 0.5 * x => {
-            0.0_f32.partial_cmp(&beta).map(Ordering::reverse)
-        }
+        // β = 0 makes x/2 exact: a true tie, left to ties to even.
+        Activation::Swish { beta } if value == 0.5 * x => beta.partial_cmp(&0.0),
         Activation::Sigmoid if value == 0.5 + 0.25 * x => 0.0.partial_cmp(&x),
         _ => None,
     }
