@@ -130,12 +130,18 @@ fn keep_blocks_whole() {
 /// SLP vectoriser needs no aliasing facts to pack the lanes into vectors.
 #[inline(always)]
 fn block<A: Arith, K: Kernel>(kernel: K, x: &[f32], y: &mut [f32]) {
+    y.copy_from_slice(&block_values::<A, K>(kernel, x));
+}
+
+/// The results of one block of [`LANES`] inputs, for drivers that store them their own way.
+#[inline(always)]
+pub(crate) fn block_values<A: Arith, K: Kernel>(kernel: K, x: &[f32]) -> [f32; LANES] {
     let x: [f32; LANES] = x.try_into().expect("a block is LANES long");
     let mut result = [0.0_f32; LANES];
     for i in 0..LANES {
         result[i] = kernel.eval::<A>(x[i]);
     }
-    y.copy_from_slice(&result);
+    result
 }
 
 /// `|x|` by clearing the sign bit (keeps NaN payloads; vectorises to one `and`).

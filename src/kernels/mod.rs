@@ -7,7 +7,8 @@
 //!
 //! Layout: [`lanes`](self) holds the chunk driver and the FMA/no-FMA arithmetic, `exp` the
 //! exponential core, one file per activation family (`relu`, `logistic`, `tanh`, `gelu`),
-//! `avx512` the explicit AVX-512 forms of sigmoid, SiLU, tanh and both GELUs,
+//! `avx512` the explicit AVX-512 forms of sigmoid, SiLU, tanh and both GELUs, `streaming`
+//! the non-temporal stores of the portable kernels on AVX2,
 //! [`dispatch`] the runtime choice of instruction set, [`ulp`] and [`accuracy`] the error
 //! measurement.
 
@@ -26,6 +27,8 @@ mod lanes;
 mod logistic;
 pub mod parallel;
 mod relu;
+#[cfg(target_arch = "x86_64")]
+mod streaming;
 mod tanh;
 
 #[cfg(test)]
