@@ -4,17 +4,29 @@
 //! the terminator of the record before, ahead of any blank lines and, in a CR LF file (a
 //! spreadsheet saved on Windows, Python's `csv.writer`, the PPK2 app), ahead of the `\n`
 //! that ends the line before. Its line number is then too small. [`LineIndex`] gives the
-//! exact line for text held in memory (reports); [`LineEndings`] corrects the CR LF case for
-//! files read as a stream (imports of long recordings), where blank lines between records
-//! are not counted.
+//! exact line for text held in memory (reports); [`LineCounter`] gives it for files read as
+//! a stream (imports of long recordings) by counting the line breaks it reads on the way.
 
-use std::io::{self, BufRead};
+use std::collections::VecDeque;
+use std::io::{self, Read};
+
+/// Line breaks among `bytes` as an editor counts them: `\n`, `\r\n` and a lone `\r` are one
+/// each. `after_cr` says whether the byte before `bytes` was a `\r`, and is left saying it
+/// of the last byte.
+fn count_breaks(bytes: impl IntoIterator<Item = u8>, after_cr: &mut bool) -> u64 {
+    let mut breaks = 0;
+    for byte in bytes {
+        breaks += u64::from(byte == b'\r' || (byte == b'\n' && !*after_cr));
+        *after_cr = byte == b'\r';
+    }
+    breaks
+}
 
 /// Exact 1-based line numbers of byte offsets in a text held in memory.
 #[derive(Debug)]
 pub struct LineIndex<'a> {
     text: &'a [u8],
-    /// The last offset asked for and the number of `\n` before it (queries usually
+    /// The last offset asked for and the number of line breaks before it (queries usually
     /// come in file order, so counting resumes from there).
     cursor: (usize, u64),
 }
@@ -45,42 +57,72 @@ impl<'a> LineIndex<'a> {
         } else {
             (0, 0)
         };
-        count += self.text[from..start]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
+        let mut after_cr = from > 0 && self.text[from - 1] == b'\r';
+        count += count_breaks(self.text[from..start].iter().copied(), &mut after_cr);
         self.cursor = (start, count);
         count + 1
     }
 }
 
-/// How the lines of one CSV file end.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LineEndings {
-    crlf: bool,
+/// A reader that keeps count of the line breaks it hands on, so that records read from it as
+/// a stream get exact line numbers (blank lines and CR LF endings included) without the
+/// whole text in memory.
+///
+/// It holds the bytes handed on since the last [`LineCounter::line`] query; a caller that
+/// asks for every record's line (as the importers do) keeps that to about one buffer of the
+/// CSV reader plus the longest record.
+#[derive(Debug)]
+pub struct LineCounter<R> {
+    inner: R,
+    /// Bytes handed on and not yet passed by a query, starting at byte `window_start`.
+    window: VecDeque<u8>,
+    window_start: u64,
+    /// Line breaks before `window_start`, and whether the byte before it was a `\r`.
+    breaks_before: u64,
+    after_cr: bool,
 }
 
-impl LineEndings {
-    /// Looks at the start of `reader` without consuming it: CR LF when its first line ends
-    /// in `\r\n` (within the reader's buffer; a first line longer than that counts as LF).
-    pub fn sniff(reader: &mut impl BufRead) -> io::Result<LineEndings> {
-        let start = reader.fill_buf()?;
-        let crlf = start
-            .iter()
-            .position(|&byte| byte == b'\n')
-            .is_some_and(|end| end > 0 && start[end - 1] == b'\r');
-        Ok(LineEndings { crlf })
+impl<R> LineCounter<R> {
+    pub fn new(inner: R) -> LineCounter<R> {
+        LineCounter {
+            inner,
+            window: VecDeque::new(),
+            window_start: 0,
+            breaks_before: 0,
+            after_cr: false,
+        }
     }
 
-    /// The 1-based line a record (or an error in it) starts on, from the csv crate's
-    /// position; 0 when there is none.
-    pub fn line(self, position: Option<&csv::Position>) -> u64 {
-        match position {
-            None => 0,
-            // The first record starts at byte 0 and is counted right.
-            Some(position) if self.crlf && position.byte() > 0 => position.line() + 1,
-            Some(position) => position.line(),
-        }
+    /// The 1-based line of the first byte at or after `position` that is not a line
+    /// terminator: where the record (or the error) that the csv crate placed there starts;
+    /// 0 when there is none. Queries must come in file order (a position before the last
+    /// one answered gets that one's line).
+    pub fn line(&mut self, position: Option<&csv::Position>) -> u64 {
+        let Some(position) = position else {
+            return 0;
+        };
+        let ahead = position.byte().saturating_sub(self.window_start);
+        let passed = usize::try_from(ahead)
+            .unwrap_or(usize::MAX)
+            .min(self.window.len());
+        let terminators = self
+            .window
+            .iter()
+            .skip(passed)
+            .take_while(|&&byte| matches!(byte, b'\r' | b'\n'))
+            .count();
+        let consumed = passed + terminators;
+        self.breaks_before += count_breaks(self.window.drain(..consumed), &mut self.after_cr);
+        self.window_start += consumed as u64;
+        self.breaks_before + 1
+    }
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let count = self.inner.read(buffer)?;
+        self.window.extend(&buffer[..count]);
+        Ok(count)
     }
 }
 
@@ -111,23 +153,49 @@ mod tests {
         assert_eq!(index.line(None), 0);
     }
 
-    /// The lines the records of `text` are reported on, streamed.
-    fn record_lines(text: &str) -> Vec<u64> {
-        let mut input = text.as_bytes();
-        let endings = LineEndings::sniff(&mut input).expect("sniff");
+    /// The lines the records of `text` are reported on, streamed through `LineCounter` in
+    /// pieces of `piece` bytes (so records straddle the reads).
+    fn streamed_lines(text: &str, piece: usize) -> Vec<u64> {
+        struct Pieces<'a>(&'a [u8], usize);
+        impl Read for Pieces<'_> {
+            fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+                let count = self.0.len().min(self.1).min(buffer.len());
+                buffer[..count].copy_from_slice(&self.0[..count]);
+                self.0 = &self.0[count..];
+                Ok(count)
+            }
+        }
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
-            .from_reader(input);
-        reader
-            .records()
-            .map(|record| endings.line(record.expect("record").position()))
-            .collect()
+            .from_reader(LineCounter::new(Pieces(text.as_bytes(), piece)));
+        let mut record = csv::StringRecord::new();
+        let mut lines = Vec::new();
+        while reader.read_record(&mut record).expect("record") {
+            lines.push(reader.get_mut().line(record.position()));
+        }
+        lines
+    }
+
+    /// Streamed lines for several read sizes, which must all agree.
+    fn record_lines(text: &str) -> Vec<u64> {
+        let whole = streamed_lines(text, usize::MAX);
+        for piece in [1, 2, 3, 7] {
+            assert_eq!(
+                streamed_lines(text, piece),
+                whole,
+                "{text:?} read {piece} at a time"
+            );
+        }
+        whole
     }
 
     #[test]
     fn both_endings_give_the_editors_line_numbers() {
         assert_eq!(record_lines("a,b\n1,2\n3,4\n"), [1, 2, 3]);
         assert_eq!(record_lines("a,b\r\n1,2\r\n3,4\r\n"), [1, 2, 3]);
+        // A lone CR (classic Mac OS) ends a line for the csv crate and for editors.
+        assert_eq!(record_lines("a,b\r1,2\r\r3,4\r"), [1, 2, 4]);
+        assert_eq!(exact_lines("a,b\r1,2\r\r3,4\r"), [1, 2, 4]);
     }
 
     #[test]
@@ -137,15 +205,31 @@ mod tests {
     }
 
     #[test]
-    fn streamed_blank_lines_are_not_counted() {
-        // The documented limit of the streaming correction.
-        assert_eq!(record_lines("a,b\n\n1,2\n"), [1, 2]);
-        assert_eq!(record_lines("a,b\r\n\r\n1,2\r\n"), [1, 2]);
+    fn streamed_blank_lines_are_counted() {
+        for ending in ["\n", "\r\n"] {
+            let text = ["a,b", "", "1,2", "", "", "\"x", "y\",3", "", "4,5", "", ""].join(ending);
+            assert_eq!(record_lines(&text), [1, 3, 6, 9], "{ending:?}");
+            assert_eq!(record_lines(&text), exact_lines(&text), "{ending:?}");
+        }
+        assert_eq!(record_lines("\n\n\na,b\n"), [4]);
     }
 
     #[test]
     fn a_file_without_a_line_break_is_one_line() {
         assert_eq!(record_lines("a,b"), [1]);
         assert_eq!(record_lines(""), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn no_position_is_line_zero_and_earlier_positions_keep_the_last_line() {
+        let mut counter = LineCounter::new(&b"a\nb\nc\n"[..]);
+        let mut sink = Vec::new();
+        counter.read_to_end(&mut sink).expect("read");
+        assert_eq!(counter.line(None), 0);
+        let mut position = csv::Position::new();
+        position.set_byte(4);
+        assert_eq!(counter.line(Some(&position)), 3);
+        position.set_byte(2);
+        assert_eq!(counter.line(Some(&position)), 3);
     }
 }

@@ -303,7 +303,7 @@ pub fn import(
         source,
     };
     let file = File::open(path).map_err(read_error)?;
-    let mut reader = Reader::new(file).map_err(read_error)?;
+    let mut reader = Reader::new(file);
     let mut out = Output::new(path, options, sink);
     let kind = match format {
         ImportFormat::Ppk2 => ppk2::read(&mut reader, options, &mut out)?,

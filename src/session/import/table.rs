@@ -5,24 +5,27 @@ use std::io::{self, BufReader};
 use std::path::Path;
 
 use super::{ImportError, ImportFormat};
-use crate::csv_lines::LineEndings;
+use crate::csv_lines::LineCounter;
 
-/// A CSV reader over a file, which knows how the file's lines end (for line numbers).
+/// A CSV reader over a file that counts its line breaks (for line numbers).
 pub struct Reader {
-    csv: csv::Reader<BufReader<File>>,
-    endings: LineEndings,
+    csv: csv::Reader<LineCounter<BufReader<File>>>,
 }
 
 impl Reader {
     /// A reader of `file`: fields trimmed, rows of any length.
-    pub fn new(file: File) -> io::Result<Reader> {
-        let mut buffered = BufReader::with_capacity(1 << 16, file);
-        let endings = LineEndings::sniff(&mut buffered)?;
+    pub fn new(file: File) -> Reader {
+        let counted = LineCounter::new(BufReader::with_capacity(1 << 16, file));
         let csv = csv::ReaderBuilder::new()
             .flexible(true)
             .trim(csv::Trim::All)
-            .from_reader(buffered);
-        Ok(Reader { csv, endings })
+            .from_reader(counted);
+        Reader { csv }
+    }
+
+    /// The line of a record or error at `position` (see [`LineCounter::line`]).
+    fn line(&mut self, position: Option<&csv::Position>) -> u64 {
+        self.csv.get_mut().line(position)
     }
 }
 
@@ -37,11 +40,10 @@ impl Columns {
     /// The header row of `reader`; a leading `#` and byte-order mark on the first name are
     /// dropped (Joulescope writes `#time`).
     pub fn read(reader: &mut Reader, path: &Path) -> Result<Columns, ImportError> {
-        let endings = reader.endings;
-        let header = reader
-            .csv
-            .headers()
-            .map_err(|source| csv_error(path, endings, source))?;
+        let header = match reader.csv.headers() {
+            Ok(header) => header.clone(),
+            Err(source) => return Err(csv_error(path, reader, source)),
+        };
         let names: Vec<String> = header
             .iter()
             .enumerate()
@@ -166,9 +168,9 @@ pub fn for_each_row(
         match reader.csv.read_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {}
-            Err(source) => return Err(csv_error(path, reader.endings, source)),
+            Err(source) => return Err(csv_error(path, reader, source)),
         }
-        let line = reader.endings.line(record.position());
+        let line = reader.line(record.position());
         each(&Row {
             record: &record,
             line,
@@ -178,7 +180,7 @@ pub fn for_each_row(
     }
 }
 
-fn csv_error(path: &Path, endings: LineEndings, source: csv::Error) -> ImportError {
+fn csv_error(path: &Path, reader: &mut Reader, source: csv::Error) -> ImportError {
     // A failed read is about the file, not a line of it.
     if let csv::ErrorKind::Io(io_error) = source.kind() {
         return ImportError::Read {
@@ -187,7 +189,7 @@ fn csv_error(path: &Path, endings: LineEndings, source: csv::Error) -> ImportErr
         };
     }
     ImportError::Csv {
-        line: endings.line(source.position()),
+        line: reader.line(source.position()),
         path: path.to_owned(),
         source,
     }

@@ -116,22 +116,29 @@ fn a_bad_field_names_the_line_column_and_file() {
 }
 
 #[test]
-fn a_bad_field_in_a_crlf_file_names_the_same_line() {
-    // Windows tools end lines in CR LF; the line named is still the one an editor shows.
+fn a_bad_field_names_the_editors_line_whatever_the_line_endings_and_blank_lines() {
+    // Windows tools end lines in CR LF, classic Mac OS in a lone CR, and hand-edited files
+    // carry blank lines; the line named is still the one an editor shows.
     let text = std::fs::read_to_string(fixture("ppk2-bad.csv")).expect("fixture");
+    let lines: Vec<&str> = text.lines().collect();
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("ppk2-bad-crlf.csv");
-    std::fs::write(&path, text.replace('\n', "\r\n")).expect("write");
     let options = ImportOptions {
         voltage_v: Some(3.3),
         max_samples: None,
     };
-    let err = read_trace(&path, None, &options).expect_err("refused");
-    let message = err.to_string();
-    assert!(
-        message.starts_with("line 3, column 2 (`Current(uA)`): not a number"),
-        "{message}"
-    );
+    for ending in ["\n", "\r\n", "\r"] {
+        // The bad row (line 3 of the fixture) moves to line 6 after three blank lines.
+        let mut edited = vec![lines[0], "", lines[1], "", ""];
+        edited.extend(&lines[2..]);
+        for (text, line) in [(lines.join(ending), 3), (edited.join(ending), 6)] {
+            let path = dir.path().join("ppk2-bad-edited.csv");
+            std::fs::write(&path, text).expect("write");
+            let err = read_trace(&path, None, &options).expect_err("refused");
+            let message = err.to_string();
+            let expected = format!("line {line}, column 2 (`Current(uA)`): not a number");
+            assert!(message.starts_with(&expected), "{ending:?}: {message}");
+        }
+    }
 }
 
 #[test]
