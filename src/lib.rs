@@ -7,6 +7,7 @@
 //! GUI.
 
 pub mod cli;
+pub mod csv_dialect;
 pub mod csv_lines;
 pub mod harness;
 pub mod kernels;

@@ -20,6 +20,7 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
 
 use super::row::{COLUMNS, OPTIONAL_COLUMNS, Row};
+use crate::csv_dialect::Dialect;
 use crate::csv_lines::LineIndex;
 use crate::kernels::Activation;
 use crate::kernels::int8::DType;
@@ -169,7 +170,9 @@ pub fn read_rows<R: Read>(mut reader: R, path: &str) -> Result<Vec<Row>, ReportE
             source,
         })?;
     let mut lines = LineIndex::new(&text);
+    let dialect = Dialect::sniff(&text);
     let mut csv_reader = ::csv::ReaderBuilder::new()
+        .delimiter(dialect.delimiter())
         .has_headers(false)
         .flexible(true)
         .trim(::csv::Trim::Headers)
@@ -212,6 +215,7 @@ pub fn read_rows<R: Read>(mut reader: R, path: &str) -> Result<Vec<Row>, ReportE
         }
         let fields = Fields {
             record: &record,
+            dialect,
             columns: &columns,
             at,
             path,
@@ -311,6 +315,7 @@ impl ColumnMap {
 /// One data record being turned into a [`Row`].
 struct Fields<'a> {
     record: &'a ::csv::StringRecord,
+    dialect: Dialect,
     columns: &'a ColumnMap,
     at: Position,
     path: &'a str,
@@ -351,9 +356,8 @@ impl Fields<'_> {
     }
 
     fn number(&self, column: &'static str) -> Result<f64, ReportError> {
-        self.text(column)
-            .trim()
-            .parse()
+        self.dialect
+            .parse_f64(self.text(column))
             .map_err(|_| self.refuse(column, Problem::NotANumber))
     }
 
@@ -919,6 +923,53 @@ mod tests {
                 "{ending:?}: {error}"
             );
         }
+    }
+
+    /// `text` as a spreadsheet saves it with `delimiter` between fields, and decimal commas
+    /// in the numbers when `decimal_comma`.
+    fn resaved(text: &str, delimiter: u8, decimal_comma: bool) -> String {
+        let mut reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        let mut writer = ::csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .from_writer(Vec::new());
+        for record in reader.records() {
+            let record = record.expect("valid csv");
+            let fields = record.iter().map(|field| {
+                if decimal_comma && field.parse::<f64>().is_ok() {
+                    field.replace('.', ",")
+                } else {
+                    field.to_owned()
+                }
+            });
+            writer.write_record(fields).expect("in memory");
+        }
+        String::from_utf8(writer.into_inner().expect("flush")).expect("utf-8")
+    }
+
+    #[test]
+    fn a_report_resaved_by_a_spreadsheet_in_any_locale_reads_back_the_same() {
+        let text = written(&[sample_row()]);
+        for (delimiter, decimal_comma) in [(b';', true), (b';', false), (b'\t', true)] {
+            let resaved = resaved(&text, delimiter, decimal_comma);
+            assert!(resaved.contains("1234,5") == decimal_comma, "{resaved}");
+            let rows = read(&resaved).expect("reads");
+            assert_eq!(rows, [sample_row()], "{resaved}");
+        }
+        // With commas between fields a decimal comma cannot be told from a separator.
+        let error = read(&with_field("median_ns", "1234,5")).expect_err("refused");
+        assert!(
+            error.to_string().contains("`1234,5` is not a number"),
+            "{error}"
+        );
+        // A thousands mark is not guessed at.
+        let german = resaved(&text, b';', true).replace("1234,5", "1.234,5");
+        let error = read(&german).expect_err("refused");
+        assert!(
+            error.to_string().contains("`1.234,5` is not a number"),
+            "{error}"
+        );
     }
 
     #[test]

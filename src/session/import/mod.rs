@@ -40,6 +40,7 @@ use std::io::{self, BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use crate::csv_dialect::Dialect;
 use crate::power::{PowerSample, Quantity, Resolution, SourceInfo};
 use table::Reader;
 
@@ -252,6 +253,8 @@ pub fn detect(path: &Path) -> Result<ImportFormat, ImportError> {
         .read_until(b'\n', &mut first)
         .map_err(read_error)?;
     let header = String::from_utf8_lossy(&first);
+    // A file with classic Mac OS line ends (a lone CR) reads as one line up to here.
+    let header = header.split(['\r', '\n']).next().unwrap_or_default();
     let header = header.trim_start_matches('\u{feff}').trim();
     detect_header(header).ok_or_else(|| ImportError::Unknown {
         header: header.chars().take(80).collect(),
@@ -261,8 +264,8 @@ pub fn detect(path: &Path) -> Result<ImportFormat, ImportError> {
 
 /// The format a header line belongs to.
 pub fn detect_header(header: &str) -> Option<ImportFormat> {
-    let names: Vec<String> = header
-        .split(',')
+    let names: Vec<String> = Dialect::sniff(header.as_bytes())
+        .split_header(header)
         .map(|name| name.trim().trim_matches('"').to_ascii_lowercase())
         .collect();
     let has = |name: &str| names.iter().any(|n| n == name);
@@ -303,7 +306,7 @@ pub fn import(
         source,
     };
     let file = File::open(path).map_err(read_error)?;
-    let mut reader = Reader::new(file);
+    let mut reader = Reader::new(file).map_err(read_error)?;
     let mut out = Output::new(path, options, sink);
     let kind = match format {
         ImportFormat::Ppk2 => ppk2::read(&mut reader, options, &mut out)?,

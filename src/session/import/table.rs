@@ -1,26 +1,31 @@
 //! Columns found by name and fields read as numbers, shared by the format readers.
 
 use std::fs::File;
-use std::io::{self, BufReader};
+use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
 use super::{ImportError, ImportFormat};
+use crate::csv_dialect::Dialect;
 use crate::csv_lines::LineCounter;
 
 /// A CSV reader over a file that counts its line breaks (for line numbers).
 pub struct Reader {
     csv: csv::Reader<LineCounter<BufReader<File>>>,
+    dialect: Dialect,
 }
 
 impl Reader {
     /// A reader of `file`: fields trimmed, rows of any length.
-    pub fn new(file: File) -> Reader {
-        let counted = LineCounter::new(BufReader::with_capacity(1 << 16, file));
+    pub fn new(file: File) -> io::Result<Reader> {
+        let mut buffered = BufReader::with_capacity(1 << 16, file);
+        let dialect = Dialect::sniff(buffered.fill_buf()?);
+        let counted = LineCounter::new(buffered);
         let csv = csv::ReaderBuilder::new()
+            .delimiter(dialect.delimiter())
             .flexible(true)
             .trim(csv::Trim::All)
             .from_reader(counted);
-        Reader { csv }
+        Ok(Reader { csv, dialect })
     }
 
     /// The line of a record or error at `position` (see [`LineCounter::line`]).
@@ -31,6 +36,7 @@ impl Reader {
 
 /// The header of a file, its names lower-cased for lookup.
 pub struct Columns {
+    dialect: Dialect,
     names: Vec<String>,
     lower: Vec<String>,
     header: String,
@@ -61,6 +67,7 @@ impl Columns {
         let lower = names.iter().map(|name| name.to_ascii_lowercase()).collect();
         let header = header.iter().collect::<Vec<_>>().join(",");
         Ok(Columns {
+            dialect: reader.dialect,
             names,
             lower,
             header: header.chars().take(120).collect(),
@@ -136,7 +143,7 @@ impl Row<'_> {
         {
             return Ok(Field::Missing);
         }
-        match text.parse::<f64>() {
+        match self.columns.dialect.parse_f64(text) {
             Ok(value) if value.is_finite() => Ok(Field::Value(value)),
             Ok(_) => Err(self.error(index, "not a finite number")),
             Err(_) => Err(self.error(index, "not a number")),

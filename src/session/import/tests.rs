@@ -142,6 +142,41 @@ fn a_bad_field_names_the_editors_line_whatever_the_line_endings_and_blank_lines(
 }
 
 #[test]
+fn a_trace_resaved_by_a_spreadsheet_in_any_locale_imports_the_same() {
+    // A European spreadsheet saves `;` between fields and decimal commas; copied out of one,
+    // data is tab-separated. Every format reads them back to the same samples.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let options = ImportOptions {
+        voltage_v: Some(3.3),
+        max_samples: None,
+    };
+    for file in ["ppk2.csv", "joulescope.csv", "rd-usb.csv"] {
+        let original = read_trace(&fixture(file), None, &options).expect("reads");
+        let text = std::fs::read_to_string(fixture(file)).expect("fixture");
+        for (delimiter, decimal_comma) in [(";", true), ("\t", true), ("\t", false)] {
+            let resaved: Vec<String> = text
+                .lines()
+                .map(|line| {
+                    let fields = line.split(',').map(|field| {
+                        if decimal_comma && field.parse::<f64>().is_ok() {
+                            field.replace('.', ",")
+                        } else {
+                            field.to_owned()
+                        }
+                    });
+                    fields.collect::<Vec<_>>().join(delimiter)
+                })
+                .collect();
+            let path = dir.path().join(file);
+            std::fs::write(&path, resaved.join("\n")).expect("write");
+            let (samples, summary) = read_trace(&path, None, &options).expect("reads resaved");
+            assert_eq!(summary.format, original.1.format, "{file} {delimiter:?}");
+            assert_eq!(samples, original.0, "{file} {delimiter:?} {decimal_comma}");
+        }
+    }
+}
+
+#[test]
 fn joulescope_prefers_its_energy_column_over_nan_and_a_time_jump() {
     let (samples, summary) =
         read_trace(&fixture("joulescope.csv"), None, &ImportOptions::default()).expect("reads");
