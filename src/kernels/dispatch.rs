@@ -234,15 +234,22 @@ fn run_kernel<K: Kernel>(isa: Isa, kernel: K, io: Io<'_>) {
 /// Like [`run_kernel`], but with the kernel's explicit AVX-512 form on [`Isa::Avx512`].
 #[cfg(target_arch = "x86_64")]
 fn run_wide<K: Kernel + avx512::Wide>(isa: Isa, stores: Stores, kernel: K, io: Io<'_>) {
-    // On AVX2 only the memory-bound kernels stream: on Zen 3 `benches/stores.rs` measured
-    // sigmoid about 10 % slower streaming at 1M–4M elements and no faster at 16M.
+    // On AVX2 the memory-bound kernels store whole cache lines, and stream when asked; the
+    // others keep the plain driver: on Zen 3 `benches/stores.rs` measured sigmoid about 10 %
+    // slower streaming at 1M–4M elements and no faster at 16M, and a split store is a small
+    // part of their 48 cycles per block.
     if isa == Isa::Avx2Fma
         && K::MEMORY_BOUND
-        && stores == Stores::Streaming
         && let Io::Separate(input, output) = io
     {
         // SAFETY: callers checked `isa.is_available()`, i.e. AVX2 and FMA are present.
-        return unsafe { streaming::run(kernel, input, output) };
+        return unsafe {
+            if stores == Stores::Streaming {
+                streaming::run::<K, true>(kernel, input, output)
+            } else {
+                streaming::run::<K, false>(kernel, input, output)
+            }
+        };
     }
     if isa != Isa::Avx512 {
         return run_kernel(isa, kernel, io);
