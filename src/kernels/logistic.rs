@@ -26,8 +26,8 @@ pub(crate) const GATE_CLOSED: f32 = 130.0;
 /// z = −[`GATE_CLOSED`]) and unscaled by one final multiplication, so results in the
 /// subnormal range are rounded once. The gate is divided out, `g = N/(1+e)` with `N = 1`
 /// (z > 0) or `e`; at level [`REFINE_DIVISION`] one correction step with the residual
-/// `N − g·(1+e)` (exact: `N − g` by Sterbenz, the product by FMA) times
-/// `1/(1+e) = 1 − σ(−|z|)` removes the roundings of `1 + e` and of the division.
+/// `N − g·(1+e)` (exact: `N − g` by Sterbenz, the product by FMA) times `1/(1+e)` removes
+/// the roundings of `1 + e` and of the quotient.
 #[inline(always)]
 pub(crate) fn times_sigmoid<A: Arith, const HAS_LO: bool, const REFINE: u8>(
     x: f32,
@@ -51,9 +51,20 @@ pub(crate) fn times_sigmoid<A: Arith, const HAS_LO: bool, const REFINE: u8>(
     let numerator = if open { 1.0 } else { scaled };
     let unscale = if open { 1.0 } else { UNSCALE };
     let mut gate = numerator / (1.0 + e);
-    if REFINE >= REFINE_DIVISION {
-        // Residual N − g·(1 + e): N − g is exact (g ∈ [N/2, N]), the FMA rounds only the
-        // tiny result.
+    // Residual N − g·(1 + e) in both refinements: N − g is exact (g ∈ [N/2, N]), the FMA
+    // rounds only the tiny result.
+    if REFINE >= REFINE_DIVISION && !HAS_LO {
+        // Sigmoid and SiLU: the quotient as N times the one reciprocal both numerators
+        // share, which replaces the division above (the compiler drops it). Divided by a
+        // per-lane N, the AVX2 code divided twice and blended (`benches/kernels.rs` by-isa
+        // at 64K, Intel Xeon: sigmoid 1.19–1.28 → 1.49–1.63 Gelem/s, SiLU 1.05 → 1.19–1.41).
+        // Swish and GELU-tanh keep the form below: given this one, the compiler laid out
+        // GELU-tanh's AVX2 loop in 186 instructions instead of 151, 22 % slower.
+        let inverse = 1.0 / (1.0 + e);
+        gate = numerator * inverse;
+        let residual = A::mul_sub_exact(gate, e, numerator - gate);
+        gate = A::mul_add(residual, inverse, gate);
+    } else if REFINE >= REFINE_DIVISION {
         let residual = A::mul_sub_exact(gate, e, numerator - gate);
         let inverse_denominator = if open {
             gate
