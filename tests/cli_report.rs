@@ -273,6 +273,52 @@ fn compare_two_real_bench_reports() {
     assert!(stdout.contains("1 cell compared"), "{stdout}");
 }
 
+/// `text` as a spreadsheet in a decimal-comma locale saves it: `;` between fields, and a
+/// comma for the point of every number.
+fn resaved_with_semicolons(text: &str) -> String {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .from_writer(Vec::new());
+    for record in reader.records() {
+        let record = record.expect("bench writes valid CSV");
+        writer
+            .write_record(record.iter().map(|field| {
+                if field.parse::<f64>().is_ok() {
+                    field.replace('.', ",")
+                } else {
+                    field.to_owned()
+                }
+            }))
+            .expect("in memory");
+    }
+    String::from_utf8(writer.into_inner().expect("flush")).expect("UTF-8")
+}
+
+#[test]
+fn compare_reads_a_report_resaved_by_a_decimal_comma_spreadsheet() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (base_path, resaved_path) = (dir.path().join("base.csv"), dir.path().join("de.csv"));
+    bench_into(&base_path);
+    let text = std::fs::read_to_string(&base_path).expect("report");
+    let resaved = resaved_with_semicolons(&text);
+    assert!(resaved.starts_with("activation;params;"), "{resaved}");
+    std::fs::write(&resaved_path, &resaved).expect("write");
+
+    // The same measurements: the median changes by exactly 0 %, so "no change", exit 0.
+    let stdout = stdout_of(actprof().arg("compare").arg(&base_path).arg(&resaved_path));
+    let row = stdout.lines().nth(1).expect("one table row");
+    assert!(row.starts_with("relu"), "{stdout}");
+    assert!(
+        row.contains("+0.0%") && row.ends_with("no change"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 cell compared"), "{stdout}");
+    assert!(stdout.contains("0 only in"), "{stdout}");
+}
+
 #[test]
 fn accuracy_of_sigmoid_on_a_sample_passes() {
     let out = stdout_of(

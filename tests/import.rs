@@ -194,6 +194,45 @@ fn a_bad_field_is_named_by_line_column_and_file() {
 }
 
 #[test]
+fn a_joulescope_csv_resaved_by_a_spreadsheet_keeps_its_lines_and_energy() {
+    // The fixture as a decimal-comma spreadsheet saves it (`;`, `0,5`), with CR LF ends and
+    // a blank line after the header: the skipped NaN row and the time jump move one line
+    // down (lines 6 and 8), the energy is the file's own 5.95057 J.
+    let text = std::fs::read_to_string(fixture("joulescope.csv")).expect("fixture");
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|line| line.replace(',', ";").replace('.', ","))
+        .collect();
+    lines.insert(1, String::new());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("joulescope-de.csv");
+    std::fs::write(&path, lines.join("\r\n")).expect("write");
+
+    let output = actprof()
+        .arg("import")
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let summary = String::from_utf8(output).expect("UTF-8");
+    assert!(
+        summary.contains("Joulescope statistics CSV (joulescope)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("rows:       7 (1 skipped: NaN or empty, the first at line 6)"),
+        "{summary}"
+    );
+    assert!(summary.contains("line 8: 2 s -> 0.5 s"), "{summary}");
+    assert!(
+        close(value(&summary, "energy:"), 5.95057, 1e-9),
+        "{summary}"
+    );
+}
+
+#[test]
 fn an_unknown_file_asks_for_the_format() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("mystery.csv");
