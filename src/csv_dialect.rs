@@ -66,6 +66,33 @@ impl Dialect {
     }
 }
 
+/// `text` (comma-separated, decimal points) as a spreadsheet saves it with `delimiter`
+/// between fields, and with a decimal comma in every number when `decimal_comma`; for the
+/// readers' tests.
+#[cfg(test)]
+pub(crate) fn resaved_by_spreadsheet(text: &str, delimiter: u8, decimal_comma: bool) -> String {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_writer(Vec::new());
+    for record in reader.records() {
+        let record = record.expect("valid csv");
+        let fields = record.iter().map(|field| {
+            if decimal_comma && field.parse::<f64>().is_ok() {
+                field.replace('.', ",")
+            } else {
+                field.to_owned()
+            }
+        });
+        writer.write_record(fields).expect("in memory");
+    }
+    String::from_utf8(writer.into_inner().expect("flush")).expect("utf-8")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,6 +35,12 @@ fn value(summary: &str, label: &str) -> f64 {
         .unwrap_or_else(|| panic!("no number in `{line}`"))
 }
 
+/// The summary `import` prints on success.
+fn summary_of(command: &mut Command) -> String {
+    let output = command.assert().success().get_output().stdout.clone();
+    String::from_utf8(output).expect("UTF-8")
+}
+
 fn close(a: f64, b: f64, relative: f64) -> bool {
     (a - b).abs() <= relative * b.abs()
 }
@@ -55,17 +61,13 @@ fn rows(path: &Path) -> Vec<Vec<String>> {
 fn a_joulescope_csv_with_a_nan_row_and_a_time_jump() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("trace.csv");
-    let output = actprof()
-        .arg("import")
-        .arg(fixture("joulescope.csv"))
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let summary = String::from_utf8(output).expect("UTF-8");
+    let summary = summary_of(
+        actprof()
+            .arg("import")
+            .arg(fixture("joulescope.csv"))
+            .arg("--out")
+            .arg(&out),
+    );
     assert!(
         summary.contains("Joulescope statistics CSV (joulescope)"),
         "{summary}"
@@ -109,15 +111,7 @@ fn a_joulescope_csv_with_a_nan_row_and_a_time_jump() {
     );
 
     // The written trace reads back as an energy-counter trace with the same energy.
-    let again = actprof()
-        .arg("import")
-        .arg(&out)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let again = String::from_utf8(again).expect("UTF-8");
+    let again = summary_of(actprof().arg("import").arg(&out));
     assert!(again.contains("actprof trace CSV (actprof)"), "{again}");
     assert!(close(value(&again, "energy:"), 5.95057, 1e-9), "{again}");
 }
@@ -133,16 +127,12 @@ fn a_ppk2_export_needs_the_supply_voltage() {
         .stderr(predicate::str::contains("--voltage"))
         .stderr(predicate::str::contains("ppk2.csv"));
 
-    let output = actprof()
-        .arg("import")
-        .arg(fixture("ppk2.csv"))
-        .args(["--format", "ppk2", "--voltage", "3"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let summary = String::from_utf8(output).expect("UTF-8");
+    let summary = summary_of(actprof().arg("import").arg(fixture("ppk2.csv")).args([
+        "--format",
+        "ppk2",
+        "--voltage",
+        "3",
+    ]));
     // 10 µs apart: 100 kS/s.
     assert!(
         summary.contains("samples:    10 over 9.0000e-5 s (100000.0 Hz)"),
@@ -155,16 +145,12 @@ fn a_ppk2_export_needs_the_supply_voltage() {
 #[test]
 fn rd_usb_exports_old_and_new_give_the_same_energy() {
     for file in ["rd-usb.csv", "rd-usb-old.csv"] {
-        let output = actprof()
-            .arg("import")
-            .arg(fixture(file))
-            .args(["--format", "auto"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        let summary = String::from_utf8(output).expect("UTF-8");
+        let summary = summary_of(
+            actprof()
+                .arg("import")
+                .arg(fixture(file))
+                .args(["--format", "auto"]),
+        );
         assert!(summary.contains("rd-usb CSV export (rd-usb)"), "{summary}");
         assert!(summary.contains("(1.0 Hz, coarse)"), "{summary}");
         // 1 s apart at 2.5, 2.5, 5, 5 W: 2.5 + 3.75 + 5 = 11.25 J over 3 s.
@@ -208,15 +194,7 @@ fn a_joulescope_csv_resaved_by_a_spreadsheet_keeps_its_lines_and_energy() {
     let path = dir.path().join("joulescope-de.csv");
     std::fs::write(&path, lines.join("\r\n")).expect("write");
 
-    let output = actprof()
-        .arg("import")
-        .arg(&path)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let summary = String::from_utf8(output).expect("UTF-8");
+    let summary = summary_of(actprof().arg("import").arg(&path));
     assert!(
         summary.contains("Joulescope statistics CSV (joulescope)"),
         "{summary}"

@@ -57,7 +57,8 @@ pub(crate) fn times_sigmoid<A: Arith, const HAS_LO: bool, const REFINE: u8>(
         // Sigmoid and SiLU: the quotient as N times the one reciprocal both numerators
         // share, which replaces the division above (the compiler drops it). Divided by a
         // per-lane N, the AVX2 code divided twice and blended (`benches/kernels.rs` by-isa
-        // at 64K, Intel Xeon: sigmoid 1.19–1.28 → 1.49–1.63 Gelem/s, SiLU 1.05 → 1.19–1.41).
+        // at 64K, Intel Xeon: sigmoid 1.19–1.28 → 1.49–1.63 Gelem/s, SiLU 1.05 →
+        // 1.19–1.41).
         // Swish and GELU-tanh keep the form below: given this one, the compiler laid out
         // GELU-tanh's AVX2 loop in 186 instructions instead of 151, 22 % slower.
         let inverse = 1.0 / (1.0 + e);

@@ -500,6 +500,7 @@ impl Fields<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::csv_dialect::resaved_by_spreadsheet;
 
     const HEADER: &str = concat!(
         "activation,params,dtype,elements,threads,threads_used,target,samples,",
@@ -925,34 +926,11 @@ mod tests {
         }
     }
 
-    /// `text` as a spreadsheet saves it with `delimiter` between fields, and decimal commas
-    /// in the numbers when `decimal_comma`.
-    fn resaved(text: &str, delimiter: u8, decimal_comma: bool) -> String {
-        let mut reader = ::csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(text.as_bytes());
-        let mut writer = ::csv::WriterBuilder::new()
-            .delimiter(delimiter)
-            .from_writer(Vec::new());
-        for record in reader.records() {
-            let record = record.expect("valid csv");
-            let fields = record.iter().map(|field| {
-                if decimal_comma && field.parse::<f64>().is_ok() {
-                    field.replace('.', ",")
-                } else {
-                    field.to_owned()
-                }
-            });
-            writer.write_record(fields).expect("in memory");
-        }
-        String::from_utf8(writer.into_inner().expect("flush")).expect("utf-8")
-    }
-
     #[test]
     fn a_report_resaved_by_a_spreadsheet_in_any_locale_reads_back_the_same() {
         let text = written(&[sample_row()]);
         for (delimiter, decimal_comma) in [(b';', true), (b';', false), (b'\t', true)] {
-            let resaved = resaved(&text, delimiter, decimal_comma);
+            let resaved = resaved_by_spreadsheet(&text, delimiter, decimal_comma);
             assert!(resaved.contains("1234,5") == decimal_comma, "{resaved}");
             let rows = read(&resaved).expect("reads");
             assert_eq!(rows, [sample_row()], "{resaved}");
@@ -964,7 +942,7 @@ mod tests {
             "{error}"
         );
         // A thousands mark is not guessed at.
-        let german = resaved(&text, b';', true).replace("1234,5", "1.234,5");
+        let german = resaved_by_spreadsheet(&text, b';', true).replace("1234,5", "1.234,5");
         let error = read(&german).expect_err("refused");
         assert!(
             error.to_string().contains("`1.234,5` is not a number"),

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::*;
+use crate::csv_dialect::resaved_by_spreadsheet;
 use crate::session::energy::{Attribution, window_energy};
 
 fn fixture(name: &str) -> PathBuf {
@@ -153,25 +154,14 @@ fn a_trace_resaved_by_a_spreadsheet_in_any_locale_imports_the_same() {
     for file in ["ppk2.csv", "joulescope.csv", "rd-usb.csv"] {
         let original = read_trace(&fixture(file), None, &options).expect("reads");
         let text = std::fs::read_to_string(fixture(file)).expect("fixture");
-        for (delimiter, decimal_comma) in [(";", true), ("\t", true), ("\t", false)] {
-            let resaved: Vec<String> = text
-                .lines()
-                .map(|line| {
-                    let fields = line.split(',').map(|field| {
-                        if decimal_comma && field.parse::<f64>().is_ok() {
-                            field.replace('.', ",")
-                        } else {
-                            field.to_owned()
-                        }
-                    });
-                    fields.collect::<Vec<_>>().join(delimiter)
-                })
-                .collect();
+        for (delimiter, decimal_comma) in [(b';', true), (b'\t', true), (b'\t', false)] {
             let path = dir.path().join(file);
-            std::fs::write(&path, resaved.join("\n")).expect("write");
+            let resaved = resaved_by_spreadsheet(&text, delimiter, decimal_comma);
+            std::fs::write(&path, resaved).expect("write");
             let (samples, summary) = read_trace(&path, None, &options).expect("reads resaved");
-            assert_eq!(summary.format, original.1.format, "{file} {delimiter:?}");
-            assert_eq!(samples, original.0, "{file} {delimiter:?} {decimal_comma}");
+            let dialect = char::from(delimiter);
+            assert_eq!(summary.format, original.1.format, "{file} {dialect:?}");
+            assert_eq!(samples, original.0, "{file} {dialect:?} {decimal_comma}");
         }
     }
 }
